@@ -1,0 +1,60 @@
+"""Command line: ``evalkit demo | sample | ingest | estimate | report | audit | verify``.
+
+Each subcommand lives in its own module under ``evalkit/commands/`` and defines
+``NAME``, ``HELP`` (Chinese / English), ``add_arguments(parser)`` and ``run(args) -> int``.
+Exit codes: 0 success, 1 evalkit error in the input (message printed), 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from evalkit import __version__
+from evalkit.errors import EvalkitError
+
+
+def _command_modules():
+    import evalkit.commands as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        yield importlib.import_module(f"evalkit.commands.{info.name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalkit",
+        description="第三方评估工具包：抽样、问卷、指标估计与报告。\n"
+        "Third-party evaluation toolkit: sampling, questionnaires, indicators, reports.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"evalkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in _command_modules():
+        p = sub.add_parser(
+            mod.NAME, help=mod.HELP, description=mod.HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except EvalkitError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

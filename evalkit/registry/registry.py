@@ -1,0 +1,116 @@
+"""`Registry`: the validated household registry (建档立卡户) with its members and issues."""
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import RegistryError
+from evalkit.registry import schema
+
+ISSUE_COLUMNS = ["file", "row", "household_id", "column", "value", "severity", "check", "message"]
+
+
+def empty_issues() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in ISSUE_COLUMNS})
+
+
+class Registry:
+    """A household registry in the canonical schema (see ``evalkit.registry.schema``).
+
+    Attributes
+    ----------
+    households : DataFrame, one row per household, canonical columns plus any extra ones.
+    members : DataFrame or None, one row per person.
+    issues : DataFrame (file, row, household_id, column, value, severity, check, message)
+        of every non-fatal validation finding; nothing is dropped silently.
+    truth : DataFrame or None. Synthetic registries only: the hidden true state of each
+        household (indexed by household_id), never part of ``households`` or exports.
+    meta : dict, e.g. ``year``, ``province_code``, ``name``, ``sources``.
+    """
+
+    def __init__(self, households: pd.DataFrame, members: pd.DataFrame | None = None,
+                 issues: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
+                 meta: dict | None = None):
+        if "household_id" not in households.columns:
+            raise RegistryError("the household table has no 'household_id' column (户编号).")
+        self.households = households.reset_index(drop=True)
+        self.members = None if members is None else members.reset_index(drop=True)
+        self.issues = empty_issues() if issues is None else issues.reset_index(drop=True)
+        self.truth = truth
+        self.meta = dict(meta or {})
+
+    # ------------------------------------------------------------------ identity
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the canonical content: identical for the same households and members
+        in any row or column order (rows sorted by id, columns by name)."""
+        h = hashlib.sha256()
+        for name, table, key in (("households", self.households, "household_id"),
+                                 ("members", self.members, "person_id")):
+            if table is None:
+                continue
+            h.update(name.encode())
+            order = np.argsort(table[key].astype(str).to_numpy(), kind="stable")
+            for col in sorted(table.columns):
+                values = table[col].iloc[order]
+                h.update(col.encode("utf-8"))
+                h.update(str(values.dtype).encode())
+                h.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+        return h.hexdigest()
+
+    # ------------------------------------------------------------------ views
+    @property
+    def year(self) -> int | None:
+        return self.meta.get("year")
+
+    def __len__(self) -> int:
+        return len(self.households)
+
+    def __repr__(self) -> str:
+        n_p = int(self.households["hh_size"].sum()) if "hh_size" in self.households else "?"
+        n_c = self.households["county_code"].nunique() if "county_code" in self.households else "?"
+        return (f"<Registry: {len(self.households):,} households, {n_p:,} persons, "
+                f"{n_c} counties, {len(self.issues):,} issues, fingerprint {self.fingerprint[:12]}>")
+
+    def summary(self, by=("county_code", "registry_status", "village_type"), lang: str = "zh") -> pd.DataFrame:
+        """Households and persons by county × status × village type (with Chinese labels)."""
+        hh = self.households
+        by = [b for b in by if b in hh.columns]
+        out = (hh.groupby(by, observed=True, dropna=False)
+                 .agg(households=("household_id", "size"), persons=("hh_size", "sum"))
+                 .reset_index())
+        if "county_code" in by and "county_name" in hh.columns:
+            names = hh.drop_duplicates("county_code").set_index("county_code")["county_name"]
+            out.insert(by.index("county_code") + 1, "county_name", out["county_code"].map(names))
+        for col in by:
+            if col in schema.CODES:
+                out[f"{col}_label"] = out[col].map(lambda c, col=col: schema.code_label(col, c, lang))
+        return out
+
+    def to_parquet(self, path) -> Path:
+        """Write households to ``path`` and members (if any) beside it as ``<stem>.members.parquet``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.households.to_parquet(path, index=False)
+        if self.members is not None:
+            self.members.to_parquet(path.with_name(path.stem + ".members.parquet"), index=False)
+        return path
+
+    # ------------------------------------------------------------------ truth (synthetic)
+    def true_rates(self, **kwargs) -> pd.DataFrame:
+        """Exact population values of every indicator (synthetic registries only)."""
+        if self.truth is None:
+            raise RegistryError("true_rates() needs a synthetic registry: this one has no hidden truth.")
+        from evalkit.registry.truth import true_rates
+
+        return true_rates(self, **kwargs)
+
+    def quality_report(self, **kwargs):
+        """Data-quality report (completeness, consistency, anomalies, duplicates)."""
+        from evalkit.audit.quality import quality_report
+
+        return quality_report(self, **kwargs)
