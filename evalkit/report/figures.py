@@ -112,7 +112,7 @@ def forest_plot(results, indicators=None, sort_by: str = "unit"):
 
     ``indicators`` selects and orders indicator codes (default: all, in table order);
     ``sort_by`` is ``"unit"`` (by domain code) or ``"estimate"``. The province row (no
-    domain) is drawn first, in bold.
+    domain) is drawn first.
     """
     table = result_table(results).copy()
     if indicators is None:
@@ -148,9 +148,6 @@ def forest_plot(results, indicators=None, sort_by: str = "unit"):
             ax.hlines(y, lo, hi, colors=colors, linewidth=2.2, gid="interval")
             ax.scatter(est, y, c=colors, s=28, zorder=3, gid="estimate")
             ax.set_yticks(y, sub["_unit"].tolist())
-            for tick, prov in zip(ax.get_yticklabels(), sub["_unit"].eq(PROVINCE_LABEL)):
-                if prov:
-                    tick.set_fontweight("bold")
             thr = sub["threshold"].dropna().unique() if "threshold" in sub else []
             if len(thr):
                 rule = sub["threshold_rule"].dropna().iloc[0] if "threshold_rule" in sub and sub["threshold_rule"].notna().any() else ""
