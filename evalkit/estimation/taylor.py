@@ -1,0 +1,113 @@
+"""Taylor-linearisation variance for stratified multistage designs, all domains at once.
+
+Given influence values z (one per row, already weighted) and each row's domain, returns the
+variance of Σ z per domain exactly as R ``svyrecvar`` does for ``nest=TRUE`` designs —
+stage terms, fpc, lonely-PSU options — but in one vectorised pass per stage (group sums with
+``np.bincount``), never a Python loop over strata, PSUs or domains.
+Formulas: docs/methodology/estimation.md §2.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from evalkit.errors import DesignError
+
+#: largest dense (units × domains) table built with bincount; beyond it, sort-based keys
+DENSE_LIMIT = 20_000_000
+
+
+def _keyed_sum(keys: np.ndarray, size: int, weights=None):
+    """Sums of ``weights`` (or counts) by integer key in [0, size): (unique keys, sums)."""
+    if size <= DENSE_LIMIT:
+        s = np.bincount(keys, weights=weights, minlength=size)
+        return None, s
+    uk, inv = np.unique(keys, return_inverse=True)
+    return uk, np.bincount(inv.ravel(), weights=weights, minlength=uk.size)
+
+
+def _unit_domain_totals(unit: np.ndarray, dom: np.ndarray, z: np.ndarray, U: int, D: int):
+    """Totals of z per (unit, domain) pair that has rows: (pair unit, pair domain, total)."""
+    if D == 1:
+        t = np.bincount(unit, weights=z, minlength=U)
+        return np.arange(U), np.zeros(U, np.int64), t
+    if U == unit.size:  # one row per unit (e.g. households): the rows are the pairs
+        return unit, dom, z
+    key = unit * D + dom
+    size = U * D
+    if size <= DENSE_LIMIT and size <= 64 * unit.size + 1024:
+        t = np.bincount(key, weights=z, minlength=size)
+        cnt = np.bincount(key, minlength=size)
+        nz = np.flatnonzero(cnt)
+        return nz // D, nz % D, t[nz]
+    uk, inv = np.unique(key, return_inverse=True)
+    t = np.bincount(inv.ravel(), weights=z, minlength=uk.size)
+    return uk // D, uk % D, t
+
+
+def _group_domain_table(keys: np.ndarray, vals, G: int, D: int) -> np.ndarray:
+    """Dense (G, D) table of sums of vals by key = g*D + d."""
+    size = G * D
+    if size > 200_000_000:
+        raise DesignError(f"{G} strata × {D} domains is too large to tabulate "
+                          "(more than 2e8 cells); reduce the number of domains.")
+    return np.bincount(keys, weights=vals, minlength=size).reshape(G, D)
+
+
+def variance(design, z: np.ndarray, dom: np.ndarray, D: int, lonely_psu: str | None = None,
+             in_domain: np.ndarray | None = None) -> np.ndarray:
+    """Variance of the domain totals of ``z`` (shape (D,)), R ``svyrecvar`` conventions.
+
+    ``dom``: domain code per row in [0, D); rows outside every domain must have z = 0 and
+    ``in_domain`` False (they still count as sampled units: domains are never subset).
+    """
+    lonely = lonely_psu or design.lonely_psu
+    z = np.asarray(z, dtype=float)
+    dom = np.asarray(dom, dtype=np.int64)
+    if in_domain is None:
+        in_domain = np.ones(z.size, bool)
+    V = np.zeros(D)
+    for st in design.stages:
+        G = st.n_groups
+        lonely_g = (st.n_g == 1) & (st.f_g >= 1e-7)
+        if lonely_g.any() and lonely == "fail":
+            labels = design.lonely_groups()
+            raise DesignError(
+                f"{int(lonely_g.sum())} stratum/strata have only one sampled PSU at stage "
+                f"{st.k + 1}: {labels[:10]}. Variance cannot be estimated there. Merge strata, or "
+                "choose lonely_psu='adjust' | 'average' | 'remove' | 'certainty'. "
+                "存在只有一个初级抽样单元的层，请合并层或指定 lonely_psu。")
+        pu, pd_, pt = _unit_domain_totals(st.row_unit, dom, z, st.n_units, D)
+        pg = st.unit_group[pu]
+        gkey = pg * D + pd_
+        S1 = _group_domain_table(gkey, pt, G, D)
+        m = S1 / st.n_g[:, None]
+        if lonely == "adjust":
+            m[lonely_g] = 0.0   # lonely PSU deviates from the grand mean (0), not its own
+        K = _group_domain_table(gkey, None, G, D)
+        dev2 = (pt - m[pg, pd_]) ** 2
+        SS = _group_domain_table(gkey, dev2, G, D) + (st.n_g[:, None] - K) * m ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(st.n_g > 1, st.f_g * st.n_g / (st.n_g - 1), st.f_g)
+        scale = np.where(st.f_g < 1e-7, 0.0, scale) * st.mult_g
+        if lonely in ("remove", "certainty"):
+            scale = np.where(lonely_g, 0.0, scale)
+        contrib = SS * scale[:, None]  # (G, D)
+        if lonely == "average" and lonely_g.any():
+            # R onestage: sum over strata with >1 PSU, times #strata / #ok strata, counted
+            # among the strata (under the same parent unit) that hold domain members.
+            rows = np.flatnonzero(in_domain)
+            pres = _group_domain_table(st.row_group[rows] * D + dom[rows], None, G, D) > 0
+            contrib[lonely_g] = 0.0
+            par_key = st.parent_g[:, None] * D + np.arange(D)[None, :]
+            P = st.n_parents
+            nstrat = np.bincount(par_key.ravel(), weights=pres.ravel().astype(float),
+                                 minlength=P * D)
+            nok = np.bincount(par_key.ravel(), weights=(pres & ~lonely_g[:, None]).ravel()
+                              .astype(float), minlength=P * D)
+            tot = np.bincount(par_key.ravel(), weights=contrib.ravel(), minlength=P * D)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                adj = np.where(nstrat == 0, 0.0, tot * nstrat / nok)
+            V += adj.reshape(P, D).sum(axis=0)
+        else:
+            V += contrib.sum(axis=0)
+    return V
