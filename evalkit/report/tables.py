@@ -60,6 +60,10 @@ HEADERS = {
     "response_rate": ("应答率", "response rate"),
     "registry_status": ("贫困户属性", "registry status"),
     "overall": ("总体判定", "overall decision"),
+    "persons_poor": ("未脱贫人口", "registered poor persons"),
+    "persons_not_registered": ("非建档立卡人口", "non-registered persons"),
+    "persons_exit": ("脱贫（含拟脱贫）人口", "exited and exiting persons"),
+    "persons_all": ("乡村总人口", "all rural persons"),
 }
 PERCENT_COLUMNS = {"estimate", "se", "ci_low", "ci_high", "threshold", "response_rate", "level"}
 APPEAL_STATUS_ZH = {"initial": "初判", "contested": "申诉中", "final": "终判", "upheld": "维持",
@@ -68,12 +72,22 @@ APPEAL_STATUS_ZH = {"initial": "初判", "contested": "申诉中", "final": "终
 # Base-population counts (DOMAIN.md §8): any column or meta key whose name matches.
 _POPULATION = re.compile(r"(^|_)(population|pop|registry_persons|registry_households|base_persons|"
                          r"total_persons|total_households)($|_)", re.IGNORECASE)
-_POPULATION_N = re.compile(r"^N($|_)")  # N, N_persons … (capital N only: n_persons is the sample)
+_POPULATION_N = re.compile(r"^N($|_)|^persons_(poor|not_registered|exit|exited|all|total)$")  # N, N_persons … (capital N only: n_persons is the sample)
 
 
 def is_population_count(name: str) -> bool:
     """True for a column/meta name that holds a base-population count (suppressed on request)."""
     return bool(_POPULATION.search(str(name)) or _POPULATION_N.search(str(name)))
+
+
+META_ZH = {"line": "收入线（元/人·年）", "level": "置信水平", "rules": "判定规则集"}
+
+
+def population_frame(results) -> pd.DataFrame | None:
+    """Registry person totals used as known constants (e.g. of the poverty incidence), if the
+    Results carries them (``meta['population']``); never written when suppressed."""
+    pop = (getattr(results, "meta", {}) or {}).get("population")
+    return pop.copy() if isinstance(pop, pd.DataFrame) else None
 
 
 def _header(col: str) -> str:
@@ -181,7 +195,7 @@ def method_frame(results, sample=None, suppress_population: bool = False) -> pd.
 
     import evalkit
 
-    sample_meta = meta.get("sample") if isinstance(meta.get("sample"), dict) else {}
+    sample_meta = next((meta[k] for k in ("sample_manifest", "sample") if isinstance(meta.get(k), dict)), {})
     seed = manifest.get("seed", sample_meta.get("seed", meta.get("seed")))
     fp = manifest.get("registry_fingerprint", sample_meta.get("registry_fingerprint", meta.get("registry_fingerprint")))
     add("评估年度", "evaluation year", meta.get("year", ""))
@@ -206,11 +220,15 @@ def method_frame(results, sample=None, suppress_population: bool = False) -> pd.
         " Wrong-exit, missed and wrong-inclusion rates are person rates (weighted ratio estimators);"
         " satisfaction and recognition are household rates.")
     for key, value in meta.items():
-        if key in {"year", "province_code", "seed", "registry_fingerprint", "evalkit_version", "sample"}:
+        if key in {"year", "province_code", "seed", "registry_fingerprint", "evalkit_version", "sample",
+                   "sample_manifest"} or isinstance(value, pd.DataFrame) or value is None:
             continue
         if suppress_population and is_population_count(key):
             continue
-        add(str(key), str(key), value if isinstance(value, (int, float, str)) else str(value))
+        zh = META_ZH.get(key, str(key))
+        if isinstance(value, dict):
+            value = "; ".join(f"{k}={v}" for k, v in value.items())
+        add(zh, str(key), value if isinstance(value, (int, float, str)) else str(value))
     if suppress_population:
         add("保密处理", "confidentiality", "已隐藏基数人口 (base population counts suppressed); 仅报告比率。")
     return pd.DataFrame(rows)
@@ -307,6 +325,12 @@ def write_workbook(results, path, sample=None, responses=None, suppress_populati
         write(ws, st, [_header(c) for c in st.columns], percent_cols=["response_rate"])
     else:
         write(ws, pd.DataFrame({"note": ["未提供样本 / no sample given"]}), ["说明 (note)"])
+
+    # 4b. base population (known constants) unless suppressed
+    pop = None if suppress_population else population_frame(results)
+    if pop is not None and len(pop):
+        pop = pop.drop(columns=[c for c in pop.columns if c.startswith("_")])
+        write(wb.create_sheet("基数人口"), pop, [_header(c) for c in pop.columns])
 
     # 5. method note
     ws = wb.create_sheet("方法说明")
