@@ -46,8 +46,20 @@ HEADERS = {
     "denominator": ("分母（加权）", "denominator (weighted)"),
     "household_id": ("户编号", "household ID"),
     "rule": ("判定依据", "rule"),
+    "decision_reason": ("判定理由", "decision reason"),
     "reason": ("原因", "reason"),
     "status": ("状态", "status"),
+    "flag": ("核查标记", "flag"),
+    "rule_zh": ("判定依据", "rule"),
+    "rule_en": ("判定依据（英文）", "rule (English)"),
+    "appeal_status": ("申诉状态", "appeal status"),
+    "appeal_outcome": ("申诉结果", "appeal outcome"),
+    "outcome": ("申诉结果", "appeal outcome"),
+    "initial_value": ("初判", "initial finding"),
+    "current_value": ("现判", "current finding"),
+    "note": ("备注", "note"),
+    "weight_final": ("最终权数", "final weight"),
+    "weight": ("权数", "weight"),
     "evidence": ("证据", "evidence"),
     "main": ("主样本户数", "main households"),
     "reserves_used": ("启用候补户数", "reserves used"),
@@ -66,7 +78,7 @@ HEADERS = {
     "persons_all": ("乡村总人口", "all rural persons"),
 }
 PERCENT_COLUMNS = {"estimate", "se", "ci_low", "ci_high", "threshold", "response_rate", "level"}
-APPEAL_STATUS_ZH = {"initial": "初判", "contested": "申诉中", "final": "终判", "upheld": "维持",
+APPEAL_STATUS_ZH = {"initial": "初判", "contested": "申诉中", "final": "终判", "confirmed": "维持",
                     "overturned": "改判"}
 
 # Base-population counts (DOMAIN.md §8): any column or meta key whose name matches.
@@ -165,21 +177,41 @@ def indicator_frame(results, indicator: str, suppress_population: bool = False) 
     return _drop_population(sub.reset_index(drop=True), suppress_population)
 
 
+# appealable flag -> (its own indicator, indicators derived from it)
+APPEAL_SOURCES = {
+    "wrong_exit_rate": ("wrong_exit_rate", "exit_accuracy", "poverty_incidence"),
+    "missed_rate": ("missed_rate", "identification_accuracy", "poverty_incidence"),
+    "wrong_inclusion_rate": ("wrong_inclusion_rate", "identification_accuracy"),
+}
+
+
 def appeal_frame(results) -> pd.DataFrame | None:
-    """The appeal trace (申诉举证): one row per flagged household with the rule that flagged it
-    and its status (initial → contested → final), as Results exposes it."""
-    for attr in ("appeals", "flags"):
-        val = getattr(results, attr, None)
-        if isinstance(val, pd.DataFrame):
-            return val.copy()
+    """The appeal trace (申诉举证): every household flagged 错退/漏评/错评 with the rule and the
+    answers that flagged it and its status (initial → contested → final), from
+    ``Results.explain(indicator)``; falls back to ``Results.appeals`` when there is no trace."""
+    table = result_table(results)
+    present = set(table["indicator"])
     explain = getattr(results, "explain", None)
+    frames = []
     if callable(explain):
-        try:
-            val = explain()
-        except TypeError:
-            val = None
-        if isinstance(val, pd.DataFrame):
-            return val.copy()
+        from evalkit.errors import EvalkitError
+
+        for ind, sources in APPEAL_SOURCES.items():
+            if present.isdisjoint(sources):
+                continue
+            try:
+                frame = explain(ind)
+            except (EvalkitError, TypeError, KeyError):
+                continue
+            if isinstance(frame, pd.DataFrame) and len(frame):
+                frames.append(frame)
+    if frames:
+        out = pd.concat(frames, ignore_index=True)
+        keys = [c for c in ("household_id", "flag") if c in out.columns]
+        return out.drop_duplicates(keys).reset_index(drop=True) if keys else out
+    appeals = getattr(results, "appeals", None)
+    if isinstance(appeals, pd.DataFrame) and len(appeals):
+        return appeals.copy()
     return None
 
 
@@ -309,8 +341,9 @@ def write_workbook(results, path, sample=None, responses=None, suppress_populati
               ["说明 (note)"])
     else:
         appeals = _drop_population(appeals, suppress_population)
-        if "status" in appeals:
-            appeals["status"] = appeals["status"].map(lambda s: f"{APPEAL_STATUS_ZH.get(s, s)} ({s})" if isinstance(s, str) else s)
+        for col in ("status", "appeal_status"):
+            if col in appeals:
+                appeals[col] = appeals[col].map(lambda s: f"{APPEAL_STATUS_ZH.get(s, s)} ({s})" if isinstance(s, str) else s)
         write(ws, appeals, [_header(c) for c in appeals.columns])
 
     # 4. sample and response

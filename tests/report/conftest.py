@@ -50,8 +50,12 @@ class FakeResults:
         self.meta = meta or {}
         self._appeals = appeals
 
-    def explain(self):
-        return self._appeals
+    def explain(self, indicator):
+        """Like Results.explain: flagged households of one indicator with rule and status."""
+        flag = {"wrong_exit_rate": "wrong_exit", "missed_rate": "missed",
+                "wrong_inclusion_rate": "wrong_inclusion"}[indicator]
+        a = self._appeals
+        return a[a["flag"] == flag].reset_index(drop=True)
 
 
 @pytest.fixture
@@ -61,9 +65,11 @@ def results():
         "decision": ["pass", "fail", "inconclusive"],
     })
     appeals = pd.DataFrame({
-        "household_id": ["H001", "H002"], "county_code": ["520102000000", "520102000000"],
-        "indicator": ["wrong_exit_rate", "wrong_exit_rate"], "rule": ["income_per_capita <= line", "housing_appraisal in {C,D}"],
-        "status": ["initial", "final"],
+        "household_id": ["H001", "H002", "H003"], "county_code": ["520102000000", "520102000000", "520101000000"],
+        "flag": ["wrong_exit", "wrong_exit", "missed"],
+        "rule_zh": ["已脱贫但未达退出标准：收入", "已脱贫但未达退出标准：住房", "非建档立卡户符合识别标准"],
+        "evidence": ["人均纯收入 2,500 元 (收入线 3,218)", "housing_appraisal=D", "人均纯收入 2,000 元"],
+        "appeal_status": ["initial", "final", "initial"],
     })
     meta = {"seed": 20250601, "registry_fingerprint": "ab" * 32, "evalkit_version": "0.1.0",
             "year": 2019, "province_code": "52", "level": 0.95, "population_persons": 123456}

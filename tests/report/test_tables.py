@@ -68,6 +68,8 @@ def test_appeal_trace_and_sample_sheet(tmp_path, results, sample, responses):
     wb = load_workbook(T.write_workbook(results, tmp_path / "a.xlsx", sample=sample, responses=responses))
     rows = _rows(wb["申诉追踪"])
     assert rows[0][0] == "户编号 (household ID)"
+    assert rows[0][2:] == ["核查标记 (flag)", "判定依据 (rule)", "证据 (evidence)", "申诉状态 (appeal status)"]
+    # table has wrong_exit_rate only (no missed_rate / derived): the missed household is not listed
     assert [r[0] for r in rows[1:]] == ["H001", "H002"]
     assert rows[1][-1] == "初判 (initial)" and rows[2][-1] == "终判 (final)"
     rows = _rows(wb["样本与应答"])
