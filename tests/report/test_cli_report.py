@@ -1,0 +1,39 @@
+"""`evalkit report` on a saved results table: exit codes and what it writes."""
+from __future__ import annotations
+
+import pytest
+from openpyxl import load_workbook
+
+from evalkit.cli import main
+
+
+def test_cli_report_from_results_csv(tmp_path, results, capsys):
+    csv = tmp_path / "results.csv"
+    results.table.to_csv(csv, index=False, encoding="utf-8-sig")
+    rc = main(["report", "--results", str(csv), "--out", str(tmp_path / "rep"), "--no-figures"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "assessment.xlsx" in out and "report.html" in out
+    wb = load_workbook(tmp_path / "rep" / "assessment.xlsx")
+    rows = list(wb["错退率"].iter_rows(values_only=True))
+    head = rows[0]
+    # codes stay text with their digits; numbers parsed back
+    assert rows[2][head.index("县代码 (county code)")] == "520101000000"
+    assert rows[3][head.index("估计值 (estimate)")] == pytest.approx(0.06)
+    assert rows[3][head.index("判定 (decision)")] == "不达标"
+
+
+def test_cli_report_errors(tmp_path, results, capsys):
+    assert main(["report", "--out", str(tmp_path)]) == 1
+    assert "--results" in capsys.readouterr().err
+    bad = results.table.copy()
+    bad["estimate"] = bad["estimate"].astype(object)
+    bad.loc[2, "estimate"] = "六"
+    csv = tmp_path / "bad.csv"
+    bad.to_csv(csv, index=False)
+    assert main(["report", "--results", str(csv), "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert "row 4" in err and "'estimate'" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["report"])  # --out missing: usage error
+    assert exc.value.code == 2
