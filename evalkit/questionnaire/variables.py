@@ -38,6 +38,7 @@ DISPOSITION = {
     "absent": ("外出/无人在家", "absent"),
     "not_found": ("查无此户", "household not found"),
     "other": ("其他原因未访", "other non-interview"),
+    "replaced": ("已由备选户替换", "replaced by a reserve household"),
 }
 ASSIST_MEASURES = {
     "industry": ("产业扶贫", "industry support"),
@@ -81,6 +82,9 @@ HOUSEHOLD_VARS: tuple[Var, ...] = (
     Var("end", "datetime", "结束时间", "end time", group="id"),
     Var("gps_lat", "decimal", "纬度", "GPS latitude", group="id"),
     Var("gps_lon", "decimal", "经度", "GPS longitude", group="id"),
+    Var("hh_type", "select_one", "户类型（按抽样名单）", "household type (as on the sample list)",
+        "registry_status", group="id"),
+    Var("replaces", "text", "所替换的原样本户编号", "household ID this reserve interview replaces", group="id"),
     Var("disposition", "select_one", "访问结果", "interview disposition", "disposition", group="id"),
     Var("consent", "select_one", "是否同意接受访问", "consent", "yes_no", group="id"),
     Var("hh_size", "integer", "家庭人口数", "household size", group="roster"),
@@ -141,3 +145,37 @@ TRANSFER_PARTS = ("income_dibao", "income_pension", "income_subsidy", "income_ot
 INCOME_PARTS = ("income_wage", "income_business", "income_property", *TRANSFER_PARTS)
 WATER_ITEMS = ("water_quantity", "water_quality", "water_access", "water_reliability")
 NEGATIVE_ITEMS = ("neg_payroll", "neg_cadre", "neg_car", "neg_property", "neg_business")
+
+# Village-cadre questionnaire (村问卷): one row per sampled village.
+VILLAGE_VARS: tuple[Var, ...] = (
+    Var("village_code", "text", "村代码（12位）", "village code (12 digits)", group="id"),
+    Var("respondent_role", "select_one", "受访人职务", "respondent's role", "village_role", group="id"),
+    Var("enumerator", "text", "调查员", "enumerator", group="id"),
+    Var("team", "text", "调查组", "team", group="id"),
+    Var("start", "datetime", "开始时间", "start time", group="id"),
+    Var("end", "datetime", "结束时间", "end time", group="id"),
+    Var("road_hardened", "select_one", "通硬化路", "paved road to the village", "yes_no", group="infrastructure"),
+    Var("bus_access", "select_one", "通客车", "bus service", "yes_no", group="infrastructure"),
+    Var("power_grid", "select_one", "通动力电", "three-phase power", "yes_no", group="infrastructure"),
+    Var("broadband", "select_one", "通宽带", "broadband internet", "yes_no", group="infrastructure"),
+    Var("piped_water", "select_one", "集中供水", "piped water supply", "yes_no", group="infrastructure"),
+    Var("clinic", "select_one", "有标准化卫生室", "standard village clinic", "yes_no", group="infrastructure"),
+    Var("village_doctor", "select_one", "有合格村医", "qualified village doctor", "yes_no", group="infrastructure"),
+    Var("collective_income", "decimal", "上年村集体经济收入（元）", "collective income last year (元)", group="economy"),
+    Var("n_households", "integer", "全村总户数", "households in the village", group="counts"),
+    Var("n_persons", "integer", "全村总人口", "persons in the village", group="counts"),
+    Var("n_registered_households", "integer", "建档立卡户数", "registered households", group="counts"),
+    Var("n_poor_households", "integer", "未脱贫户数", "registered poor households not yet exited", group="counts"),
+    Var("n_exited_households", "integer", "已脱贫户数（含拟脱贫）", "exited households (incl. exiting)", group="counts"),
+    Var("work_team", "select_one", "有驻村工作队", "resident work team", "yes_no", group="assistance_team"),
+    Var("work_team_size", "integer", "驻村工作队人数", "work team size", group="assistance_team"),
+    Var("first_secretary", "select_one", "有驻村第一书记", "resident first secretary", "yes_no", group="assistance_team"),
+)
+VILLAGE_ROLE = {
+    "secretary": ("村党支部书记", "party branch secretary"),
+    "director": ("村委会主任", "village committee director"),
+    "accountant": ("村会计/文书", "village accountant or clerk"),
+    "other_cadre": ("其他村干部", "other village cadre"),
+}
+CHOICE_LISTS["village_role"] = VILLAGE_ROLE
+VILLAGE = {v.name: v for v in VILLAGE_VARS}
