@@ -270,12 +270,16 @@ def fieldwork_status(sample, responses=None, by=("county", "registry_status")) -
     active = hh["active"].astype(bool) if "active" in hh.columns else pd.Series(True, index=hh.index)
     hh["_main"] = role.eq("main").astype(int)
     hh["_reserve_used"] = (role.eq("reserve") & active).astype(int)
-    out = hh.groupby(keys, dropna=False).agg(main=("_main", "sum"), reserves_used=("_reserve_used", "sum"))
+    if "registry_status" in keys:  # household types in their natural order, not alphabetical
+        hh["registry_status"] = pd.Categorical(hh["registry_status"], categories=_STATUS_ORDER +
+                                               sorted(set(hh["registry_status"].dropna()) - set(_STATUS_ORDER)))
+    out = hh.groupby(keys, dropna=False, observed=True).agg(main=("_main", "sum"),
+                                                            reserves_used=("_reserve_used", "sum"))
     if responses is not None:
         data = _responses_data(responses)
         done = set(data["household_id"].astype(str))
         hh["_completed"] = hh["household_id"].astype(str).isin(done).astype(int)
-        out["completed"] = hh.groupby(keys, dropna=False)["_completed"].sum()
+        out["completed"] = hh.groupby(keys, dropna=False, observed=True)["_completed"].sum()
         nonresp = getattr(responses, "nonresponse", None)
         from evalkit.questionnaire.variables import DISPOSITION
 
@@ -287,7 +291,7 @@ def fieldwork_status(sample, responses=None, by=("county", "registry_status")) -
             nr = nr.merge(hh[["household_id", *keys]].assign(household_id=lambda d: d["household_id"].astype(str)),
                           on="household_id", how="left")
             nr["_disp"] = nr[disp_col].fillna("other") if disp_col else "other"
-            tab = nr.groupby([*keys, "_disp"], dropna=False).size().unstack("_disp", fill_value=0)
+            tab = nr.groupby([*keys, "_disp"], dropna=False, observed=True).size().unstack("_disp", fill_value=0)
             for code in DISPOSITION:
                 if code == "completed":
                     continue
@@ -300,14 +304,20 @@ def fieldwork_status(sample, responses=None, by=("county", "registry_status")) -
         out[nonresp_cols] = out[nonresp_cols].fillna(0).astype(int)
         out["approached"] = out["completed"] + out[nonresp_cols].sum(axis=1)
         out["response_rate"] = out["completed"] / out["approached"].replace(0, np.nan)
-    return out.reset_index()
+    out = out.reset_index()
+    if "registry_status" in out:
+        out["registry_status"] = out["registry_status"].astype(object)
+    return out
+
+
+_STATUS_ORDER = ["poor", "exiting", "exited", "not_registered"]
 
 
 def _group_keys(hh: pd.DataFrame, by) -> list[str]:
     keys = []
     for b in by:
         if b == "county":
-            keys.append("county_name" if "county_name" in hh.columns else "county_code")
+            keys.extend([c for c in ("county_code", "county_name") if c in hh.columns])
         elif b in hh.columns:
             keys.append(b)
         else:
@@ -325,7 +335,8 @@ def sample_composition(sample, responses=None, by=("county", "registry_status"))
     keys = _group_keys(_sample_households(sample), by)
     labels = []
     for _, row in status.iterrows():  # one label per stratum (a handful), not per household
-        parts = [(_status_label(row[k]) if k == "registry_status" else str(row[k])) for k in keys]
+        parts = [(_status_label(row[k]) if k == "registry_status" else str(row[k])) for k in keys
+                 if not (k == "county_code" and "county_name" in keys)]
         labels.append(" · ".join(parts))
     n = len(status)
     fig = _figure(8.5, 1.6 + 0.3 * n)

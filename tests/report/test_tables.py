@@ -74,7 +74,8 @@ def test_appeal_trace_and_sample_sheet(tmp_path, results, sample, responses):
     assert rows[1][-1] == "初判 (initial)" and rows[2][-1] == "终判 (final)"
     rows = _rows(wb["样本与应答"])
     c = {h: i for i, h in enumerate(rows[0])}
-    jia = next(r for r in rows[1:] if r[0] == "甲县" and r[1] == "已脱贫户")
+    assert rows[0][:3] == ["县代码 (county code)", "县 (county)", "贫困户属性 (registry status)"]
+    jia = next(r for r in rows[1:] if r[1] == "甲县" and r[2] == "已脱贫户")
     assert jia[c["完成访问 (completed)"]] == 2 and jia[c["拒访 (refused)"]] == 1
     assert jia[c["应答率 (response rate)"]] == pytest.approx(2 / 3)
 
