@@ -37,6 +37,7 @@ RARE = ("identification_accuracy", "wrong_inclusion_rate", "missed_rate", "exit_
 TWO_RATES = ("identification_accuracy", "wrong_inclusion_rate", "missed_rate", "exit_accuracy",
              "wrong_exit_rate", "satisfaction")
 THREE_RATES = ("poverty_incidence", "wrong_exit_rate", "missed_rate", "recognition_rate")
+ALL = tuple(INDICATORS)
 
 TABLE_COLUMNS = ["indicator", "label", "label_en", "estimate", "se", "ci_low", "ci_high", "level",
                  "ci_method", "df", "n_households", "n_persons", "threshold", "threshold_rule", "decision"]
@@ -90,12 +91,9 @@ def _resolve_rules(rules, data, registry=None, sample=None) -> RuleSet:
 def _classified(data, members, rules, survey_date=None) -> pd.DataFrame:
     """data + classification columns (flags, items, reasons), same rows and order."""
     cls = classify_households(data, members, rules, survey_date=survey_date)
-    keep = [c for c in cls.columns if c not in data.columns or c in
-            ("income_per_capita",)]
-    out = data.copy()
-    for c in keep:
-        out[c] = cls[c].to_numpy()
-    return out
+    keep = [c for c in cls.columns if c not in data.columns or c == "income_per_capita"]
+    base = data.drop(columns=[c for c in keep if c in data.columns])
+    return pd.concat([base, cls[keep].set_axis(data.index, axis=0)], axis=1)
 
 
 # ---------------------------------------------------------------------------- core
@@ -108,14 +106,26 @@ def _domains(hh: pd.DataFrame, by: list[str]):
     return codes.astype(np.int64), frame, len(frame)
 
 
-def _design_estimate(hh, spec, y, x, by, level, statistic="mean"):
+def _work_design(hh: pd.DataFrame, spec: dict, by: list[str]):
+    """One slim SurveyDesign (design + domain columns only) reused by every estimate of a call."""
     from evalkit.estimation.design import SurveyDesign
 
-    cols = {"_y": y}
+    cols = []
+    for k in ("weight", "strata", "psu", "fpc"):
+        v = spec.get(k)
+        cols += [v] if isinstance(v, str) else list(v or [])
+    cols += list(by)
+    cols = list(dict.fromkeys(c for c in cols if c in hh.columns))
+    work = hh[cols].copy()
+    work.index = range(len(work))
+    return SurveyDesign(work, **spec)
+
+
+def _design_estimate(des, y, x, by, level, statistic="mean"):
+    """``des.estimate`` of the arrays y (and x) — written as work columns of the slim design."""
+    des.data["_y"] = np.asarray(y, float)
     if x is not None:
-        cols["_x"] = x
-    frame = hh.assign(**cols)
-    des = SurveyDesign(frame, **spec)
+        des.data["_x"] = np.asarray(x, float)
     kw = {}
     if statistic != "mean":
         kw["statistic"] = statistic
@@ -140,12 +150,20 @@ def _align(res: pd.DataFrame, dom_frame: pd.DataFrame, by: list[str]) -> pd.Data
     return res.reindex(_key(dom_frame, by)).reset_index(drop=True)
 
 
+def _rows(code, zh, en, dom_frame, est, se, lo, hi, level, method, df, n_hh, n_p) -> pd.DataFrame:
+    cols = {"indicator": code, "label": zh, "label_en": en}
+    cols.update({c: dom_frame[c].to_numpy() for c in dom_frame.columns})
+    cols.update(estimate=est, se=se, ci_low=lo, ci_high=hi, level=level, ci_method=method, df=df,
+                n_households=np.asarray(n_hh).astype(np.int64), n_persons=np.asarray(n_p).astype(np.int64))
+    return pd.DataFrame(cols, index=range(len(dom_frame)))
+
+
 def _rate_rows(hh, spec, code, by, level, ci_method, dom_codes, dom_frame, n_dom, deff_ref=None):
     """One indicator over every domain: estimate, se, CI (zero-event bound), counts."""
     from evalkit.estimation.ci import normalise_method, proportion_ci
 
     zh, en, unit, flags, pops, complement = INDICATORS[code]
-    status = hh["registry_status"].astype("string")
+    status = pd.Series(hh["registry_status"].to_numpy(dtype=object))
     in_pop = np.ones(len(hh), bool) if pops is None else status.isin(list(pops)).fillna(False).to_numpy(bool)
     if code == "identification_accuracy":
         # error = wrong inclusion among poor + missed among non-registered
@@ -166,7 +184,7 @@ def _rate_rows(hh, spec, code, by, level, ci_method, dom_codes, dom_frame, n_dom
     n_ev = np.bincount(dom_codes, weights=f.astype(float), minlength=n_dom)
     n_missing = np.bincount(dom_codes, weights=(in_pop & ~answered).astype(float), minlength=n_dom)
     if answered.any():
-        res = _align(_design_estimate(hh, spec, y, x, by, level), dom_frame, by)
+        res = _align(_design_estimate(spec, y, x, by, level), dom_frame, by)
         p = res["estimate"].to_numpy(float)
         se = res["se"].to_numpy(float)
         df = res["df"].to_numpy(float)
@@ -186,19 +204,7 @@ def _rate_rows(hh, spec, code, by, level, ci_method, dom_codes, dom_frame, n_dom
     est, cl, ch = p, lo, hi
     if complement:
         est, cl, ch = 1 - p, 1 - hi, 1 - lo
-    out = dom_frame.copy()
-    out.insert(0, "indicator", code)
-    out.insert(1, "label", zh)
-    out.insert(2, "label_en", en)
-    out["estimate"] = est
-    out["se"] = se
-    out["ci_low"] = cl
-    out["ci_high"] = ch
-    out["level"] = level
-    out["ci_method"] = method
-    out["df"] = df
-    out["n_households"] = n_hh.astype(np.int64)
-    out["n_persons"] = n_p.astype(np.int64)
+    out = _rows(code, zh, en, dom_frame, est, se, cl, ch, level, method, df, n_hh, n_p)
     extra = pd.DataFrame({"n_events": n_ev.astype(np.int64), "n_item_missing": n_missing.astype(np.int64),
                           "deff_household": deff_hh, "rate": p})
     return out, extra
@@ -212,9 +218,9 @@ def _poverty_incidence(hh, spec, by, level, dom_codes, dom_frame, n_dom, totals,
     """
     from evalkit.estimation.ci import t_quantile
 
-    w = hh[spec["weight"]].to_numpy(float)
+    w = spec.data[spec.weight].to_numpy(float)
     size = pd.to_numeric(hh["hh_size"], errors="coerce").fillna(0).to_numpy(float)
-    status = hh["registry_status"].astype("string")
+    status = pd.Series(hh["registry_status"].to_numpy(dtype=object))
     N = totals["persons_all"].to_numpy(float)
     z = np.zeros(len(hh))
     comp = {}
@@ -241,7 +247,7 @@ def _poverty_incidence(hh, spec, by, level, dom_codes, dom_frame, n_dom, totals,
         q = t_quantile(rows["df"].to_numpy(float), level)
         add = np.where((ev == 0) & np.isfinite(hi) & (q > 0), (Nc / np.where(N > 0, N, np.nan) * hi / q) ** 2, 0.0)
         zero_var += np.nan_to_num(add)
-    res = _align(_design_estimate(hh, spec, z, None, by, level, statistic="total"), dom_frame, by)
+    res = _align(_design_estimate(spec, z, None, by, level, statistic="total"), dom_frame, by)
     se_lin = res["se"].to_numpy(float)
     df = res["df"].to_numpy(float)
     P = totals["persons_poor"].to_numpy(float)
@@ -255,19 +261,7 @@ def _poverty_incidence(hh, spec, by, level, dom_codes, dom_frame, n_dom, totals,
     n_hh = np.bincount(dom_codes, minlength=n_dom)
     n_p = np.bincount(dom_codes, weights=size, minlength=n_dom)
     zh, en = INDICATORS["poverty_incidence"][:2]
-    out = dom_frame.copy()
-    out.insert(0, "indicator", "poverty_incidence")
-    out.insert(1, "label", zh)
-    out.insert(2, "label_en", en)
-    out["estimate"] = est
-    out["se"] = se
-    out["ci_low"] = lo
-    out["ci_high"] = hi
-    out["level"] = level
-    out["ci_method"] = "wald"
-    out["df"] = df
-    out["n_households"] = n_hh.astype(np.int64)
-    out["n_persons"] = n_p.astype(np.int64)
+    out = _rows("poverty_incidence", zh, en, dom_frame, est, se, lo, hi, level, "wald", df, n_hh, n_p)
     extra = pd.DataFrame({"n_events": np.bincount(dom_codes, weights=(
         hh["missed"].fillna(False).to_numpy(bool) | hh["wrong_exit"].fillna(False).to_numpy(bool)).astype(float),
         minlength=n_dom).astype(np.int64), "n_item_missing": 0, "deff_household": np.nan, "rate": est})
@@ -303,6 +297,7 @@ def compute(hh: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame | 
     levels = [by_full] if not spec.get("include_total", True) or not by_full else [[], by_full]
     ci = spec.get("ci_method")
     tables, extras = [], []
+    des = _work_design(hh, design, by_full)
     for by in levels:
         dom_codes, dom_frame, n_dom = _domains(hh, by)
         parts = {}
@@ -311,7 +306,7 @@ def compute(hh: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame | 
             if code == "poverty_incidence":
                 continue
             m = ci.get(code) if isinstance(ci, dict) else ci
-            parts[code] = _rate_rows(hh, design, code, by, level, m, dom_codes, dom_frame, n_dom,
+            parts[code] = _rate_rows(hh, des, code, by, level, m, dom_codes, dom_frame, n_dom,
                                      deff_ref.get(code))
             if not by:  # province-level design effect → bound for zero-event domains
                 dh = parts[code][1]["deff_household"].iloc[0]
@@ -319,7 +314,7 @@ def compute(hh: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame | 
         if "poverty_incidence" in spec["indicators"]:
             for need in ("missed_rate", "wrong_exit_rate"):
                 if need not in parts:
-                    parts[need] = _rate_rows(hh, design, need, by, level, None, dom_codes, dom_frame, n_dom,
+                    parts[need] = _rate_rows(hh, des, need, by, level, None, dom_codes, dom_frame, n_dom,
                                              deff_ref.get(need))
             tot = spec.get("totals")
             if tot is None:
@@ -330,7 +325,7 @@ def compute(hh: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame | 
                 totals = tkey.set_axis(_key(tkey, by), axis=0).reindex(_key(dom_frame, by)).reset_index(drop=True)
             else:
                 totals = tot[tot["_level"] == "total"].reset_index(drop=True)
-            parts["poverty_incidence"] = _poverty_incidence(hh, design, by, level, dom_codes, dom_frame, n_dom,
+            parts["poverty_incidence"] = _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom,
                                                             totals, parts)
         for code in spec["indicators"]:
             rows, extra = parts[code]
@@ -433,7 +428,7 @@ def registry_totals(registry, by=("county_code",)) -> pd.DataFrame:
     persons_poor, persons_not_registered, persons_exit (exited + exiting), persons_all."""
     hh = registry.households
     size = pd.to_numeric(hh["hh_size"], errors="coerce").fillna(0).astype(float)
-    st = hh["registry_status"].astype("string")
+    st = pd.Series(hh["registry_status"].to_numpy(dtype=object), index=hh.index)
     f = pd.DataFrame({"persons_poor": size * st.eq("poor").fillna(False).to_numpy(bool),
                       "persons_not_registered": size * st.eq("not_registered").fillna(False).to_numpy(bool),
                       "persons_exit": size * st.isin(EXIT_STATUSES).fillna(False).to_numpy(bool),

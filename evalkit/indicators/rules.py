@@ -226,14 +226,22 @@ class RuleSet:
 
 
 # ---------------------------------------------------------------------------- helpers
+_YES_EXACT = {**_YES, "Yes": True, "YES": True, "No": False, "NO": False, 1: True, 0: False, 1.0: True, 0.0: False,
+              True: True, False: False}
+
+
 def _yes(s: pd.Series | None, index) -> pd.Series:
     """yes/no answers (codes, Chinese labels, 1/0, booleans) → nullable boolean; other → NA."""
     if s is None:
         return pd.Series(pd.NA, index=index, dtype="boolean")
     if s.dtype == bool or str(s.dtype) == "boolean":
         return s.astype("boolean")
-    key = s.astype("string").str.strip().str.lower()
-    return key.map(_YES).astype("boolean")
+    obj = pd.Series(s.to_numpy(dtype=object), index=index)
+    out = obj.map(_YES_EXACT)
+    odd = out.isna() & obj.notna()
+    if odd.any():  # unusual spellings: strip/lower only those
+        out[odd] = obj[odd].astype(str).str.strip().str.lower().map(_YES)
+    return out.astype("boolean")
 
 
 def _all(frame_cols: list[pd.Series], index) -> pd.Series:
@@ -260,20 +268,25 @@ def _in(s: pd.Series | None, codes, index) -> pd.Series:
     """Membership in ``codes`` as nullable boolean (NA where the answer is missing)."""
     if s is None:
         return pd.Series(pd.NA, index=index, dtype="boolean")
-    out = s.astype("string").str.strip().isin([str(c) for c in codes]).astype("boolean")
-    out[s.isna().to_numpy()] = pd.NA
+    obj = pd.Series(s.to_numpy(dtype=object), index=index)
+    out = obj.isin([str(c) for c in codes]).astype("boolean")
+    odd = ~out.to_numpy(bool) & obj.notna().to_numpy()
+    if odd.any():  # tolerate surrounding blanks
+        out[odd] = obj[odd].astype(str).str.strip().isin([str(c) for c in codes]).to_numpy()
+    out[obj.isna().to_numpy()] = pd.NA
     return out
 
 
 def _join_labels(masks: list[tuple[pd.Series, str]], index) -> pd.Series:
-    """'label1；label2' for the masks that are True (vectorised string concatenation)."""
-    out = pd.Series("", index=index, dtype="object")
-    for mask, lab in masks:
-        m = mask.fillna(False).to_numpy(bool)
-        add = np.where(out.to_numpy() == "", lab, "；" + lab)
-        out = pd.Series(np.where(m, np.char.add(out.to_numpy().astype(str), add.astype(str)), out.to_numpy()),
-                        index=index, dtype="object")
-    return out
+    """'label1；label2' for the masks that are True — via a bit code per row, so strings are
+    built once per distinct combination, not once per row."""
+    code = np.zeros(len(index), dtype=np.int64)
+    for i, (mask, _) in enumerate(masks):
+        m = mask.fillna(False).to_numpy(bool) if hasattr(mask, "fillna") else np.asarray(mask, bool)
+        code |= m.astype(np.int64) << i
+    uniq, inv = np.unique(code, return_inverse=True)
+    labels = np.array(["；".join(lab for i, (_, lab) in enumerate(masks) if (u >> i) & 1) for u in uniq], dtype=object)
+    return pd.Series(labels[inv.ravel()], index=index, dtype="object")
 
 
 def member_ages(members: pd.DataFrame, survey_date=None) -> pd.Series:
@@ -301,18 +314,20 @@ def _member_flags(ids: pd.Index, members: pd.DataFrame | None, rules: RuleSet, s
         out["out_of_school"] = ""
         out["roster_found"] = False
         return out
-    m = members[members["household_id"].astype(str).isin(ids)]
-    hid = m["household_id"].astype(str)
+    mh = members["household_id"].to_numpy(dtype=object).astype(str)
+    m = members[pd.Index(ids).get_indexer(mh) >= 0]
+    hid = pd.Series(m["household_id"].to_numpy(dtype=object).astype(str), index=m.index)
     age = member_ages(m, survey_date)
     lo, hi = rules.compulsory_ages
     school_age = (age >= lo) & (age <= hi)
     sch = m["schooling"] if "schooling" in m.columns else pd.Series(pd.NA, index=m.index)
-    fail = sch.astype("string").isin(list(rules.schooling_fail)).fillna(False) & school_age
+    fail = pd.Series(sch.to_numpy(dtype=object), index=m.index).isin(list(rules.schooling_fail)) & school_age
     unknown = (sch.isna() | age.isna()) & ~fail  # school status or age missing: cannot decide
     unknown &= school_age | age.isna()
     g = pd.DataFrame({"hid": hid.to_numpy(), "fail": fail.to_numpy(bool), "unknown": unknown.to_numpy(bool),
                       "school_age": school_age.fillna(False).to_numpy(bool)})
-    lab = m["labour"].astype("string") if "labour" in m.columns else pd.Series(pd.NA, index=m.index, dtype="string")
+    lab = (pd.Series(m["labour"].to_numpy(dtype=object), index=m.index) if "labour" in m.columns
+           else pd.Series(None, index=m.index, dtype=object))
     full = lab.eq(rules.labour_codes[0]).fillna(False).to_numpy(bool) if rules.labour_codes else np.zeros(len(m), bool)
     part = lab.isin(list(rules.labour_codes)).fillna(False).to_numpy(bool)
     g["full"] = full
@@ -382,13 +397,13 @@ def classify_households(data: pd.DataFrame, members: pd.DataFrame | None = None,
         raise RuleError(f"户编号重复 duplicate household_id {dup!r}: classify one interview per household.")
     idx = df.index
     col = df.get
-    out = pd.DataFrame(index=idx)
+    out: dict = {}  # columns, assembled once at the end (column inserts are slow)
     out["household_id"] = hid.to_numpy()
     status = col(status_column)
     if status is None:
         raise RuleError(f"缺少登记状态列 {status_column!r}（须取自样本/登记库，不取自问卷）/ missing "
                         f"'{status_column}': join the registry status from the sample, never from the answers.")
-    out["registry_status"] = status.astype("string").to_numpy()
+    out["registry_status"] = pd.Series(status.to_numpy(dtype=object), index=idx)
     size = _num(col("hh_size"), idx)
     out["hh_size"] = size
     missing = []
@@ -499,4 +514,4 @@ def classify_households(data: pd.DataFrame, members: pd.DataFrame | None = None,
     if members is not None:
         missing.append((~mem["roster_found"].astype(bool), "成员表 roster"))
     out["missing_items"] = _join_labels(missing, idx)
-    return out
+    return pd.DataFrame(out, index=idx)

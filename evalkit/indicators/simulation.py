@@ -63,7 +63,7 @@ DESIGN_SPEC = {"weight": "weight", "strata": ["stratum", "cell"], "psu": ["villa
                "fpc": ["N_vill", "N_cell"]}
 
 
-def responses_from_truth(registry, sample_households: pd.DataFrame) -> SimResponses:
+def responses_from_truth(registry, sample_households: pd.DataFrame, design: dict | None = None) -> SimResponses:
     """Perfect-interview answers for the sampled households (truth answers + true roster)."""
     from evalkit.estimation.design import SurveyDesign
     from evalkit.indicators.rules import member_ages
@@ -71,14 +71,14 @@ def responses_from_truth(registry, sample_households: pd.DataFrame) -> SimRespon
     truth = registry.truth
     answer_cols = [c for c in truth.columns if c not in (
         "two_assurances_three_guarantees", "is_eligible", "meets_exit_standard", "negative_hit",
-        "wrong_exit", "missed", "wrong_inclusion", "satisfied", "recognises") and c not in sample_households.columns]
+        "wrong_exit", "missed", "wrong_inclusion", "satisfied", "recognises")]
     ans = truth.loc[sample_households["household_id"].to_numpy(), answer_cols].reset_index(drop=True)
-    data = pd.concat([sample_households.reset_index(drop=True), ans], axis=1)
-    if "hh_size" not in data:
-        data["hh_size"] = truth.loc[sample_households["household_id"].to_numpy(), "hh_size"].to_numpy()
+    # the interview's answers replace the registry's recorded values (income, size …)
+    base = sample_households.drop(columns=[c for c in answer_cols if c in sample_households.columns])
+    data = pd.concat([base.reset_index(drop=True), ans], axis=1)
     mem = registry.members[registry.members["household_id"].isin(data["household_id"])].copy()
     mem["age"] = member_ages(mem, registry.meta.get("survey_date"))
-    return SimResponses(data=data, members=mem, design=SurveyDesign(data, **DESIGN_SPEC))
+    return SimResponses(data=data, members=mem, design=SurveyDesign(data, **(design or DESIGN_SPEC)))
 
 
 def coverage_simulation(registry, n_reps: int = 100, seed: int = 1, villages_per_stratum: int = 6,
