@@ -374,9 +374,14 @@ def _members(rng, household_id, size, county_code, survey_date, want_dropout, po
 
     hid = np.asarray(household_id).astype(str)
     person_id = (hid.astype(np.int64)[hh_of] * 100 + pos + 1).astype(str)
-    seq = rng.integers(0, 500, m) * 2 + np.where(sex_male, 1, 0)  # odd = male, even = female
     ymd = (birth.dt.year * 10_000 + birth.dt.month * 100 + birth.dt.day).to_numpy().astype(np.int64)
     county6 = np.asarray(county_code).astype("U6").astype(np.int64)[hh_of]
+    # sequence code: unique within (county, birth date, sex), from a random start; odd = male
+    sexbit = np.where(sex_male, 1, 0)
+    group = pd.factorize(county6 * 10**9 + ymd * 10 + sexbit)[0]
+    rank = pd.Series(group).groupby(group).cumcount().to_numpy()
+    start = rng.integers(0, 400, group.max() + 1)[group]
+    seq = ((start + rank) % 500) * 2 + sexbit
     first17 = county6 * 10**11 + ymd * 1000 + seq
     digits = (first17[:, None] // (10 ** np.arange(16, -1, -1, dtype=np.int64))) % 10
     check = np.array(list("10X98765432"))[(digits @ np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])) % 11]
