@@ -1,0 +1,345 @@
+"""Header and code aliases (表头与代码别名): map what registries really contain onto the
+canonical schema of :mod:`evalkit.registry.schema`.
+
+Two kinds of maps:
+
+* **headers** — Chinese (or English) column names such as 户编号, 户主姓名, 人均纯收入,
+  贫困户属性, 脱贫年度 → canonical column names (``household_id`` …);
+* **codes** — cell values such as 已脱贫 / 脱贫户 / 已脱贫户 → ``exited``.
+
+Both are built from the labels in ``schema`` (every canonical name, Chinese label and
+English label is accepted) plus the extra spellings listed here, so a label changed in
+``schema`` is picked up automatically. Lookups are done on a normalised key (NFKC: full-width
+letters/digits/brackets → half-width; spaces removed; lower case; a trailing unit such as
+"(元)" dropped), and code mapping works on the *unique* values of a column, so a column of
+ten million cells costs one factorisation, not ten million dictionary look-ups.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from evalkit.registry import schema
+
+# --------------------------------------------------------------------------------------
+# Normalisation of keys
+# --------------------------------------------------------------------------------------
+_UNIT = re.compile(r"[(\[](元|人|户|元/人|元/户|元/人·年|元/年|年|个|岁)[)\]]$")
+_SPACE = re.compile(r"[\s\u3000_\-·.:：]+")
+
+
+def header_key(name) -> str:
+    """Normalised form of a column header used for look-ups: NFKC, no spaces/underscores/
+    hyphens, lower case, trailing unit in brackets removed ('人均纯收入（元）' → '人均纯收入')."""
+    s = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    s = _UNIT.sub("", s.replace(" ", ""))
+    s = s.replace("\ufeff", "")
+    return _SPACE.sub("", s)
+
+
+def code_key(value) -> str | None:
+    """Normalised form of a cell value used for code look-ups (None for missing).
+    Integral numbers read as floats become their integer text: 1.0 → '1'."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        if float(value).is_integer():
+            return str(int(value))
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if value is pd.NA or value is pd.NaT:
+        return None
+    s = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    s = re.sub(r"\s+", "", s)
+    return s or None
+
+
+# --------------------------------------------------------------------------------------
+# Headers: canonical column -> extra accepted spellings (besides name, zh and en labels)
+# --------------------------------------------------------------------------------------
+HOUSEHOLD_HEADER_EXTRA: dict[str, tuple[str, ...]] = {
+    "household_id": ("户编号", "户码", "家庭编号", "户号", "农户编号", "hh_id", "hhid", "户id"),
+    "province_code": ("省级代码", "省份代码", "省编码", "省区划代码"),
+    "city_code": ("市级代码", "地市代码", "州市代码", "市编码", "市州代码"),
+    "county_code": ("县级代码", "县区代码", "区县代码", "县编码", "县(市、区)代码", "县市区代码"),
+    "township_code": ("乡代码", "镇代码", "乡镇编码", "乡(镇)代码", "乡级代码"),
+    "village_code": ("村编码", "行政村代码", "村级代码", "村委会代码", "行政区划代码",
+                     "所在村代码", "统计用区划代码", "村行政区划代码"),
+    "province_name": ("省份", "省名称", "省(区、市)", "省名"),
+    "city_name": ("市州", "地市", "市(州)", "州市", "市名称", "市名"),
+    "county_name": ("县区", "区县", "县(市、区)", "县市区", "县名称", "县名"),
+    "township_name": ("乡", "镇", "乡(镇)", "乡镇名称", "乡镇名"),
+    "village_name": ("村", "村名", "村名称", "行政村名称", "所在村"),
+    "village_type": ("村属性", "是否贫困村", "贫困村属性", "村类别"),
+    "registry_status": ("贫困户状态", "脱贫状态", "脱贫属性", "户类型", "户属性", "户类别",
+                        "农户类型", "是否脱贫", "贫困状态", "建档立卡状态", "status"),
+    "registration_year": ("识别时间", "纳入年度", "纳入年份", "建档立卡年度", "识别年份",
+                          "建档年度", "贫困户识别年度"),
+    "exit_year": ("脱贫年份", "脱贫时间", "脱贫年", "计划脱贫年度", "标识脱贫年度", "退出年度"),
+    "hh_size": ("家庭人口", "人口数", "户人口数", "家庭人数", "家庭成员数", "户籍人口数",
+                "家庭人口数(人)", "人数"),
+    "income_per_capita": ("家庭人均纯收入", "人均收入", "人均可支配收入", "年人均纯收入",
+                          "人均纯收入(元)"),
+    "income_wage": ("工资收入", "务工收入", "工资性收入(元)"),
+    "income_business": ("生产经营性收入", "经营性收入", "经营性净收入", "生产经营性纯收入"),
+    "income_property": ("财产收入", "财产性净收入"),
+    "income_transfer": ("转移收入", "转移性净收入", "政策性收入"),
+    "poverty_cause": ("致贫原因", "主要致贫原因", "主致贫原因", "cause"),
+    "monitoring": ("监测对象类别", "监测类型", "监测户类型", "监测对象类型", "监测户类别",
+                   "防返贫监测类别"),
+    "head_name": ("户主", "户主名称", "户主姓名"),
+    "head_id_number": ("户主身份证号", "户主身份证号码", "户主证件号码", "户主公民身份号码",
+                       "身份证号", "身份证号码", "证件号码"),
+    "phone": ("联系电话", "电话", "电话号码", "手机", "手机号", "手机号码", "联系方式"),
+    "assisting_cadre": ("帮扶责任人", "帮扶人", "帮扶干部", "结对帮扶人", "帮扶责任人姓名"),
+}
+
+MEMBER_HEADER_EXTRA: dict[str, tuple[str, ...]] = {
+    "person_id": ("人编号", "人员编号", "成员编号", "个人编号", "人员id", "pid"),
+    "household_id": ("户编号", "户码", "家庭编号", "户号", "所属户编号", "hh_id", "hhid"),
+    "name": ("姓名", "成员姓名", "人员姓名"),
+    "relation": ("与户主关系", "与户主的关系", "关系"),
+    "sex": ("性别",),
+    "birth_date": ("出生日期", "出生年月", "出生年月日", "生日"),
+    "id_number": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "身份证"),
+    "health": ("健康状况", "身体状况", "健康状态"),
+    "disability": ("残疾状况", "残疾情况", "残疾等级", "是否残疾"),
+    "labour": ("劳动能力", "劳动技能", "劳动力状况"),
+    "schooling": ("在校生状况", "在校情况", "就学状况", "在校状况", "在校生情况", "就学情况"),
+}
+
+
+def _build_header_map(columns, extra) -> dict[str, str]:
+    out: dict[str, str] = {}
+    # extras first, then labels/names: the canonical spellings win when both apply
+    for name, aliases in extra.items():
+        for a in aliases:
+            out[header_key(a)] = name
+    for col in columns:
+        for a in (col.zh, col.en):
+            out[header_key(a)] = col.name
+    for col in columns:  # the canonical name itself always wins
+        out[header_key(col.name)] = col.name
+    return out
+
+
+HOUSEHOLD_HEADERS: dict[str, str] = _build_header_map(schema.HOUSEHOLD_COLUMNS, HOUSEHOLD_HEADER_EXTRA)
+MEMBER_HEADERS: dict[str, str] = _build_header_map(schema.MEMBER_COLUMNS, MEMBER_HEADER_EXTRA)
+_HEADERS = {"households": HOUSEHOLD_HEADERS, "members": MEMBER_HEADERS}
+
+
+def accepted_headers(column: str, table: str = "households") -> list[str]:
+    """Every header accepted for canonical ``column`` (canonical name first, then the
+    Chinese label and the other spellings) — quoted in 'missing column' errors."""
+    cols = schema.HOUSEHOLD if table == "households" else schema.MEMBER
+    extra = HOUSEHOLD_HEADER_EXTRA if table == "households" else MEMBER_HEADER_EXTRA
+    col = cols[column]
+    seen: list[str] = []
+    for a in (col.name, col.zh, *extra.get(column, ()), col.en):
+        if a not in seen:
+            seen.append(a)
+    return seen
+
+
+def map_headers(columns, table: str = "households") -> tuple[dict, list]:
+    """Map the headers of one file onto canonical names.
+
+    Returns ``(rename, duplicates)``: ``rename`` maps each original header that has a
+    canonical meaning to its canonical name (unknown headers are left out, i.e. kept as
+    they are); ``duplicates`` lists ``(header, canonical, first_header)`` for headers that
+    mean a column already taken by an earlier header (kept under their own name).
+    """
+    lookup = _HEADERS[table]
+    rename: dict = {}
+    taken: dict[str, str] = {}
+    duplicates: list = []
+    # exact canonical names first so that 'household_id' beats '户编号' in the same file
+    ordered = sorted(columns, key=lambda c: 0 if str(c) in lookup.values() else 1)
+    for c in ordered:
+        canon = lookup.get(header_key(c))
+        if canon is None:
+            continue
+        if canon in taken:
+            duplicates.append((c, canon, taken[canon]))
+            continue
+        taken[canon] = c
+        if c != canon:
+            rename[c] = canon
+    return rename, duplicates
+
+
+# --------------------------------------------------------------------------------------
+# Codes: column -> {extra spelling: code} (besides the code, its zh and en labels)
+# --------------------------------------------------------------------------------------
+MISSING = None  # an alias mapped to MISSING means "no value" (e.g. 无 for monitoring)
+
+CODE_EXTRA: dict[str, dict[str, str | None]] = {
+    "registry_status": {
+        "已脱贫": "exited", "脱贫户": "exited", "脱贫": "exited", "已脱贫户": "exited",
+        "标识脱贫": "exited", "稳定脱贫": "exited", "已脱贫(稳定)": "exited", "脱贫人口": "exited",
+        "未脱贫": "poor", "贫困户": "poor", "未脱贫户": "poor", "贫困": "poor",
+        "返贫": "poor", "返贫户": "poor", "建档立卡贫困户": "poor", "在档贫困户": "poor",
+        "拟脱贫": "exiting", "拟脱贫户": "exiting", "预脱贫": "exiting", "计划脱贫": "exiting",
+        "当年脱贫": "exiting",
+        "一般农户": "not_registered", "非建档立卡户": "not_registered",
+        "非建档立卡": "not_registered", "非贫困户": "not_registered", "一般户": "not_registered",
+        "普通农户": "not_registered",
+    },
+    "village_type": {
+        "贫困村": "poor", "建档立卡贫困村": "poor", "深度贫困村": "poor", "重点帮扶村": "poor",
+        "已出列贫困村": "poor", "出列村": "poor", "是": "poor",
+        "非贫困村": "non_poor", "一般村": "non_poor", "否": "non_poor",
+    },
+    "monitoring": {
+        "脱贫不稳定户": "unstable_exited", "脱贫不稳定": "unstable_exited",
+        "边缘易致贫户": "marginal", "边缘易致贫": "marginal", "边缘户": "marginal",
+        "边缘贫困户": "marginal",
+        "突发严重困难户": "sudden_hardship", "严重困难户": "sudden_hardship",
+        "突发严重困难": "sudden_hardship",
+        "无": MISSING, "否": MISSING, "非监测对象": MISSING, "不是": MISSING, "/": MISSING,
+    },
+    "poverty_cause": {
+        "缺劳动力": "lack_labour", "交通落后": "poor_transport", "交通条件差": "poor_transport",
+        "自身发展力不足": "lack_motivation", "内生动力不足": "lack_motivation",
+        "因学致贫": "education", "上学": "education", "缺技能": "lack_skills",
+    },
+    "relation": {
+        "本人": "head", "户主本人": "head",
+        "妻": "spouse", "妻子": "spouse", "夫": "spouse", "丈夫": "spouse", "夫妻": "spouse",
+        "子": "child", "女": "child", "儿子": "child", "女儿": "child", "长子": "child",
+        "次子": "child", "三子": "child", "长女": "child", "次女": "child", "三女": "child",
+        "养子": "child", "养女": "child", "继子": "child", "继女": "child", "独生子": "child",
+        "独生女": "child", "子女": "child",
+        "儿媳": "child_in_law", "女婿": "child_in_law", "媳妇": "child_in_law",
+        "孙子": "grandchild", "孙女": "grandchild", "外孙子": "grandchild", "外孙女": "grandchild",
+        "外孙": "grandchild", "孙子女": "grandchild", "曾孙子": "grandchild", "曾孙女": "grandchild",
+        "父亲": "parent", "母亲": "parent", "父": "parent", "母": "parent", "公公": "parent",
+        "婆婆": "parent", "岳父": "parent", "岳母": "parent",
+        "祖父": "grandparent", "祖母": "grandparent", "外祖父": "grandparent",
+        "外祖母": "grandparent", "爷爷": "grandparent", "奶奶": "grandparent",
+        "兄": "sibling", "弟": "sibling", "姐": "sibling", "妹": "sibling", "哥哥": "sibling",
+        "弟弟": "sibling", "姐姐": "sibling", "妹妹": "sibling", "兄弟": "sibling",
+        "姐妹": "sibling",
+    },
+    # GB/T 2261.1: 1 male, 2 female (also the ID-number convention: odd = male)
+    "sex": {"男性": "male", "m": "male", "1": "male", "女性": "female", "f": "female",
+            "2": "female"},
+    "health": {"慢性病": "chronic", "患有慢性病": "chronic", "长期慢性病患者": "chronic",
+               "患有大病": "serious", "大病患者": "serious", "重病": "serious",
+               "良好": "healthy", "正常": "healthy"},
+    "disability": {"否": "none", "健全": "none", "非残疾": "none", "不是": "none",
+                   "一级残疾": "severe", "二级残疾": "severe", "一级": "severe", "二级": "severe",
+                   "三级残疾": "mild", "四级残疾": "mild", "三级": "mild", "四级": "mild",
+                   "轻度": "mild", "重度": "severe"},
+    "labour": {"劳动力": "able", "技能劳动力": "able", "有劳动能力": "able",
+               "弱劳动力": "weak", "半劳动力": "weak", "弱劳动力或半劳动力": "weak",
+               "丧失劳动能力": "unable", "无劳动能力": "none"},
+    "schooling": {
+        "学龄前": "preschool", "学前": "preschool", "学前教育": "preschool", "幼儿园": "preschool",
+        "小学": "primary", "在读小学": "primary", "初中": "junior", "在读初中": "junior",
+        "高中": "senior", "中职": "senior", "高中或中职": "senior", "中专": "senior",
+        "大专": "college", "本科": "college", "高职": "college", "研究生": "college",
+        "大学": "college", "大专及以上": "college",
+        "失学": "dropout", "辍学": "dropout", "失学或辍学": "dropout",
+        "非在校生": "not_student", "不在校": "not_student", "非在校": "not_student",
+        "否": "not_student",
+    },
+}
+
+# Grade-style school values of the national poverty information system (七年级, 高中二年级 …)
+_GRADE_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"^(小学)?[一二三四五六1-6]年级$"), "primary"),
+    (re.compile(r"^(初中)?[七八九7-9]年级$|^初[一二三]$|^初中[一二三1-3]年级$"), "junior"),
+    (re.compile(r"^(高中|中职|中专|普高|职高)[一二三1-3]年级$|^高[一二三]$"), "senior"),
+    (re.compile(r"^(高职|大专|本科|研究生|大学)[一二三四五1-5]?年级?$"), "college"),
+)
+
+
+def _build_code_map(column: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for alias, code in CODE_EXTRA.get(column, {}).items():
+        out[code_key(alias)] = code
+    for code, (zh, en) in schema.CODES[column].items():
+        for a in (zh, en, code):
+            out[code_key(a)] = code
+    if column == "poverty_cause":  # 因病致贫 … : label + 致贫
+        for code, (zh, _en) in schema.POVERTY_CAUSE.items():
+            out.setdefault(code_key(zh + "致贫"), code)
+    return out
+
+
+CODE_MAPS: dict[str, dict[str, str | None]] = {c: _build_code_map(c) for c in schema.CODES}
+
+
+def accepted_codes(column: str) -> str:
+    """Readable list of the accepted values of a code column, for error messages:
+    '未脱贫户/未脱贫/贫困户… → poor; …'."""
+    groups: dict[str, list[str]] = {}
+    for code, (zh, _en) in schema.CODES[column].items():
+        groups[code] = [zh]
+    for alias, code in CODE_EXTRA.get(column, {}).items():
+        if code is not None and alias not in groups[code]:
+            groups[code].append(alias)
+    return "; ".join(f"{'/'.join(v[:5])} → {k}" for k, v in groups.items())
+
+
+def _lookup_code(column: str, key: str | None):
+    """Canonical code for one normalised key; ``(found, code)``."""
+    if key is None:
+        return True, None
+    table = CODE_MAPS[column]
+    if key in table:
+        return True, table[key]
+    if column == "relation" and key.startswith("之") and key[1:] in table:  # 之子, 之女 …
+        return True, table[key[1:]]
+    if column == "schooling":
+        for pattern, code in _GRADE_PATTERNS:
+            if pattern.match(key):
+                return True, code
+    return False, None
+
+
+def map_codes(values: pd.Series, column: str) -> tuple[pd.Series, np.ndarray]:
+    """Map a column of raw values to canonical codes of ``column`` (a key of ``schema.CODES``).
+
+    Returns ``(codes, unknown)``: ``codes`` is a string Series (missing where the value is
+    missing, means 'none' — e.g. 无 for monitoring — or is unknown) and ``unknown`` a boolean
+    array marking non-missing values that matched no alias (the caller reports them).
+    Works on the unique values only; when every value is already canonical the input is
+    returned as it is (no copy).
+    """
+    canon = list(schema.CODES[column])
+    if len(values) == 0:
+        return values.astype(_str_dtype()), np.zeros(0, bool)
+    if _is_stringlike(values) and bool(values.isin(canon).all()):
+        return values, np.zeros(len(values), bool)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.empty(len(uniques), dtype=object)
+    bad = np.zeros(len(uniques), dtype=bool)
+    for i, u in enumerate(uniques):  # loop over distinct values only
+        found, code = _lookup_code(column, code_key(u))
+        mapped[i] = code
+        bad[i] = not found
+    mapped_idx = pd.array(list(mapped) + [None], dtype=_str_dtype())
+    take = np.where(codes < 0, len(uniques), codes)
+    out = pd.Series(mapped_idx.take(take), index=values.index, name=values.name)
+    unknown = np.append(bad, False)[take]
+    return out, unknown
+
+
+def _str_dtype():
+    """The pandas dtype used for text columns: the default string dtype ('str') on
+    pandas ≥ 3, plain object on older pandas."""
+    try:
+        return pd.StringDtype(na_value=np.nan)
+    except TypeError:  # pragma: no cover - pandas < 2.1
+        return object
+
+
+def _is_stringlike(s: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object

@@ -1,0 +1,491 @@
+"""Reading registries (读取建档立卡数据): ``read_registry`` turns one or several files (CSV in
+UTF-8/UTF-8-BOM/GB18030, XLSX, Parquet, SAV, DTA — read by :mod:`evalkit.tabular`) into a
+validated :class:`~evalkit.registry.registry.Registry` in the canonical schema.
+
+Steps (docs/methodology/registry.md §1): map headers and codes (:mod:`.aliases`), normalise
+admin codes to 12-digit strings, coerce types, run the rules of :mod:`.validate`, raise
+``RegistryError`` on fatal problems, keep every row and report the rest in
+``Registry.issues`` with the file name and spreadsheet row (header = row 1).
+Everything is vectorised; code look-ups run on distinct values only, and a Parquet file
+already in canonical form passes through without per-row Python or needless copies.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import EvalkitError, RegistryError
+from evalkit.registry import aliases, schema
+from evalkit.registry import validate as V
+
+_TABLES = {"households": schema.HOUSEHOLD_COLUMNS, "members": schema.MEMBER_COLUMNS}
+_STR = aliases._str_dtype()
+
+
+# ======================================================================================
+# Public entry point
+# ======================================================================================
+def read_registry(path_or_paths, members=None, *, year: int | None = None, checks="all",
+                  reference_date=None, name: str | None = None):
+    """Read, map, coerce and validate a household registry (and optionally its members).
+
+    Parameters
+    ----------
+    path_or_paths : a path, a DataFrame, or a list of them (e.g. one file per county);
+        files are concatenated in the order given.
+    members : path(s) or DataFrame(s) of the member table (人员表), or None.
+    year : evaluation year (meta["year"]); used by the exit-year and age checks.
+    checks : "all" (default), "fast" (skips the per-person ID-number, duplicate-person,
+        age and ID-consistency rules, for very large registries) or a list of rule names
+        from ``evalkit.registry.validate.CHECKS``.
+    reference_date : date at which ages are computed (default 31 Dec of ``year``).
+    name : a name for the registry (meta["name"]).
+
+    Returns a ``Registry``; raises ``RegistryError`` naming file, row, column and value when
+    a fatal rule fails (``validate.FATAL_CHECKS``), or when a required column is missing.
+    """
+    with V.caching():
+        return _read_registry(path_or_paths, members, year, checks, reference_date, name)
+
+
+def _read_registry(path_or_paths, members, year, checks, reference_date, name):
+    from evalkit.registry.registry import Registry
+
+    hh, hh_src, hh_info, hh_issues = _read_table_set(path_or_paths, "households")
+    mem = mem_src = None
+    mem_info, mem_issues = [], []
+    if members is not None:
+        mem, mem_src, mem_info, mem_issues = _read_table_set(members, "members")
+    source = {"households": hh_src, "members": mem_src}
+
+    derived = sorted(c for c in _derivable(hh.columns) if c not in hh.columns)
+    hh, issues_h = canonicalise(hh, "households", source)
+    if mem is not None:
+        mem, issues_m = canonicalise(mem, "members", source)
+    else:
+        issues_m = V.empty_issues()
+
+    found = V.validate(hh, mem, source, checks=checks, year=year, reference_date=reference_date)
+    issues = V._concat([*hh_issues, *mem_issues, issues_h, issues_m, found])
+    # a value that failed type coercion is reported once, with its original text
+    issues = issues.drop_duplicates(["file", "row", "household_id", "column", "check"], keep="first")
+    if derived:  # a code derived from a bad village code is not a second problem
+        key = issues["file"].astype(str) + ":" + issues["row"].astype(str)
+        admin = issues["check"].eq("admin_code_invalid")
+        on_derived = issues["column"].isin(derived)
+        issues = issues[~(admin & on_derived & key.isin(key[admin & ~on_derived]))]
+    files = ", ".join(dict.fromkeys(i["file"] for i in hh_info + mem_info))
+    V.raise_fatal(issues, context=files or "registry")
+
+    hh = _blank_invalid_codes(hh, "households")
+    if mem is not None:
+        mem = _blank_invalid_codes(mem, "members")
+    meta = {
+        "sources": hh_info + mem_info,
+        "year": year,
+        "name": name,
+        "checks": V.select_checks(checks),
+        "derived_columns": derived,
+    }
+    prov = hh["province_code"].dropna().unique() if "province_code" in hh.columns else []
+    if len(prov) == 1:
+        meta["province_code"] = str(prov[0])[:2]
+    issues = issues.reset_index(drop=True)
+    return Registry(hh, mem, issues=issues, meta=meta)
+
+
+# ======================================================================================
+# Reading and concatenating files
+# ======================================================================================
+def _as_list(x) -> list:
+    if isinstance(x, (str, Path, pd.DataFrame)):
+        return [x]
+    return list(x)
+
+
+def read_one(item, table: str = "households", label: str | None = None):
+    """Read one file (or take one DataFrame) and map its headers.
+
+    Returns ``(frame, info, issues)``: the frame with canonical column names (unknown
+    columns kept as they are), ``info`` (file, format, encoding, rows, header mapping) and
+    file-level issues (a header meaning a column already present)."""
+    from evalkit import tabular
+
+    if isinstance(item, pd.DataFrame):
+        frame, fname, info = item, label or "<DataFrame>", {"format": "DataFrame"}
+    else:
+        path = Path(item)
+        try:
+            tf = tabular.read_table(path)
+        except RegistryError:
+            raise
+        except EvalkitError as exc:
+            raise RegistryError(str(exc)) from exc
+        frame, fname = tf.frame, tf.name
+        info = {"path": str(path), "format": path.suffix.lower().lstrip("."),
+                "encoding": tf.encoding, "sheet": tf.sheet}
+    frame = frame.rename(columns=lambda c: str(c).strip() if isinstance(c, str) else c)
+    rename, dups = aliases.map_headers(frame.columns, table)
+    issues = []
+    for header, canon, first in dups:
+        issues.append(pd.DataFrame([{
+            "file": fname, "row": pd.NA, "household_id": None, "column": str(header),
+            "value": None, "severity": "warning", "check": "duplicate_header",
+            "message": f"表头“{header}”与“{first}”都表示 {V._lbl(canon)}，使用“{first}”，"
+                       f"“{header}”按原名保留 / header '{header}' also means {canon}; "
+                       f"'{first}' is used, '{header}' is kept under its own name"}]))
+    if rename:
+        frame = frame.rename(columns=rename)
+    info.update({"file": fname, "table": table, "rows": int(len(frame)),
+                 "columns": {str(k): v for k, v in rename.items()}})
+    return frame, info, issues
+
+
+def _derivable(columns) -> set[str]:
+    """Admin code columns that can be derived from a more detailed code present."""
+    have = [lvl for lvl in schema.ADMIN_LEVELS if f"{lvl}_code" in columns]
+    if not have:
+        return set()
+    finest = max(have, key=lambda lvl: schema.ADMIN_DIGITS[lvl])
+    return {f"{lvl}_code" for lvl in schema.ADMIN_LEVELS
+            if schema.ADMIN_DIGITS[lvl] < schema.ADMIN_DIGITS[finest]}
+
+
+def _check_required(frame, table: str, fname: str) -> None:
+    cols = _TABLES[table]
+    derivable = _derivable(frame.columns) if table == "households" else set()
+    missing = [c.name for c in cols if c.required and c.name not in frame.columns
+               and c.name not in derivable]
+    if not missing:
+        return
+    lines = [f"{fname}: required column(s) missing from the {table} table "
+             f"(缺少必需的列): {', '.join(missing)}.",
+             "Rename a column to one of the accepted headers (可用的表头):"]
+    for m in missing:
+        lines.append(f"  {m}: {' / '.join(aliases.accepted_headers(m, table))}")
+    lines.append(f"Columns found (文件中的列): {', '.join(map(str, frame.columns))}")
+    raise RegistryError("\n".join(lines))
+
+
+def _read_table_set(items, table: str):
+    """Read and concatenate the files of one table; returns frame, Source, infos, issues."""
+    frames, infos, issues = [], [], []
+    items = _as_list(items)
+    if not items:
+        raise RegistryError(f"no {table} file given (未提供文件).")
+    for k, item in enumerate(items):
+        label = f"<DataFrame {k + 1}>" if len(items) > 1 else None
+        frame, info, iss = read_one(item, table, label)
+        _check_required(frame, table, info["file"])
+        frames.append(frame)
+        infos.append(info)
+        issues.extend(iss)
+    if len(frames) == 1:
+        frame = frames[0]
+    else:
+        frames = [_harmonise(f) for f in frames]
+        frame = pd.concat(frames, ignore_index=True, sort=False)
+    src = V.Source(tuple(i["file"] for i in infos), tuple(i["rows"] for i in infos))
+    return frame, src, infos, issues
+
+
+def _harmonise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Before concatenating files of different kinds: categoricals as plain values."""
+    cats = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if cats:
+        frame = frame.assign(**{c: frame[c].astype(object) for c in cats})
+    return frame
+
+
+# ======================================================================================
+# Canonical form
+# ======================================================================================
+def canonicalise(frame: pd.DataFrame, table: str = "households", source=None):
+    """Put a frame whose headers are already canonical into canonical form: 12-digit admin
+    codes (derived from the village code when a higher level is absent), mapped codes,
+    typed numbers and dates, normalised ID numbers; canonical columns first, unknown
+    columns kept after them. Returns ``(frame, issues)`` where issues are values that
+    could not be converted (reported with their original text, then set to empty)."""
+    cols = _TABLES[table]
+    issues = []
+    new = {}
+    if table == "households":
+        new.update(_admin_columns(frame))
+    for col in cols:
+        if col.name not in frame.columns or col.dtype == "admin":
+            continue
+        s = frame[col.name]
+        if col.dtype == "str":
+            new[col.name] = _to_text(s, col.name)
+        elif col.dtype == "code":
+            new[col.name] = _to_code(s, col.codes)
+        elif col.dtype in ("int", "float"):
+            out, bad = _to_number(s, integer=col.dtype == "int", year_like=col.name.endswith("_year"))
+            new[col.name] = out
+            if bad.any():
+                check = "hh_size_missing" if col.name == "hh_size" else "type_invalid"
+                issues.append(V.make_issues(
+                    frame, bad, source=source, table_name=table, column=col.name, value=s[bad],
+                    severity="error", check=check,
+                    message=f"{V._lbl(col.name)} 不是{'整数' if col.dtype == 'int' else '数字'}，已置空 / "
+                            f"not a {'whole ' if col.dtype == 'int' else ''}number, set to empty"))
+        elif col.dtype == "date":
+            out, bad = _to_date(s)
+            new[col.name] = out
+            if bad.any():
+                issues.append(V.make_issues(
+                    frame, bad, source=source, table_name=table, column=col.name, value=s[bad],
+                    severity="error", check="type_invalid",
+                    message=f"{V._lbl(col.name)} 不是日期（应如 1990-01-31），已置空 / not a date, set to empty"))
+    canon = [c.name for c in cols if c.name in new or c.name in frame.columns]
+    rest = [c for c in frame.columns if c not in canon]
+    data = {c: (new[c] if c in new else frame[c]) for c in canon}
+    data.update({c: frame[c] for c in rest})
+    out = pd.DataFrame(data, index=frame.index, copy=False) if data else frame
+    if not isinstance(out.index, pd.RangeIndex) or out.index.start != 0:
+        out = out.reset_index(drop=True)
+    return out, V._concat(issues)
+
+
+def _blank_invalid_codes(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Optional code columns: values outside the code list (already reported) → NA."""
+    upd = {}
+    for col in _TABLES[table]:
+        if col.dtype != "code" or col.name == "registry_status" or col.name not in frame.columns:
+            continue
+        s = frame[col.name]
+        bad = s.notna() & ~s.isin(list(schema.CODES[col.codes]))
+        if bad.any():
+            upd[col.name] = s.where(~bad)
+    return frame.assign(**upd) if upd else frame
+
+
+# ----------------------------------------------------------------------------- admin codes
+_ADMIN_LENGTHS = (2, 4, 6, 9)
+
+
+def _admin_text(value):
+    """One raw admin code → 12-digit text (shorter codes of a whole level padded with
+    zeros: 520102 → 520102000000; 520102001001.0 → 520102001001); raw text if impossible."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating))
+                                                 and float(value).is_integer()):
+        s = str(int(value))
+    else:
+        s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+        if not s:
+            return None
+        if re.fullmatch(r"\d+\.0*", s):
+            s = s.split(".")[0]
+        elif re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", s):
+            f = float(s)
+            s = str(int(f)) if f.is_integer() else s
+    if s.isdigit() and s.isascii():
+        if len(s) in _ADMIN_LENGTHS:
+            return s + "0" * (12 - len(s))
+    return s
+
+
+def normalise_admin(s: pd.Series) -> pd.Series:
+    """Admin codes as 12-digit strings. Already-canonical text passes through untouched;
+    integers are padded arithmetically; other values are normalised per distinct value."""
+    if len(s) == 0:
+        return s.astype(_STR)
+    if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        finite = ~np.isnan(v)
+        ints = np.where(finite, v, 0)
+        integral = finite & (ints == np.floor(ints)) & (ints > 0) & (ints < 1e12)
+        if integral.sum() == finite.sum():
+            iv = ints.astype(np.int64)
+            nd = np.floor(np.log10(np.maximum(iv, 1))).astype(np.int64) + 1
+            pad = np.isin(nd, _ADMIN_LENGTHS)
+            iv = np.where(pad, iv * V._POW10[np.clip(12 - nd, 0, 12)], iv)
+            text = pd.Series(iv, index=s.index).astype(_STR)
+            return text.where(finite)
+    arr = V._arrow(s)
+    if arr is not None:
+        if (V.admin_ints(s) >= 0).all():
+            return s
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = [_admin_text(u) for u in uniques] + [None]
+    vals = pd.array(mapped, dtype=_STR)
+    return pd.Series(vals.take(np.where(codes < 0, len(uniques), codes)), index=s.index, name=s.name)
+
+
+def _admin_columns(frame: pd.DataFrame) -> dict:
+    """Normalised admin code columns, higher levels derived from the finest one when absent."""
+    out = {}
+    have = [lvl for lvl in schema.ADMIN_LEVELS if f"{lvl}_code" in frame.columns]
+    for lvl in have:
+        out[f"{lvl}_code"] = normalise_admin(frame[f"{lvl}_code"])
+    if have:
+        finest = max(have, key=lambda lvl: schema.ADMIN_DIGITS[lvl])
+        fine = out[f"{finest}_code"]
+        ints = V.admin_ints(fine)
+        for lvl in schema.ADMIN_LEVELS:
+            k = schema.ADMIN_DIGITS[lvl]
+            col = f"{lvl}_code"
+            if col in out or k >= schema.ADMIN_DIGITS[finest]:
+                continue
+            unit = V._POW10[12 - k]
+            derived = pd.Series((ints // unit) * unit, index=frame.index).astype(_STR)
+            out[col] = derived.where(ints >= 0)
+    return out
+
+
+# ----------------------------------------------------------------------------- text & codes
+def _to_text(s: pd.Series, name: str) -> pd.Series:
+    """Text column: numbers read as floats lose their '.0'; keys are stripped; ID numbers
+    normalised (full-width digits, lower-case x, 15-digit → 18-digit)."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(v)
+        if (v[ok] == np.floor(v[ok])).all() and (np.abs(v[ok]) < 2 ** 53).all():
+            s = pd.Series(np.where(ok, v, 0).astype(np.int64), index=s.index).astype(_STR).where(ok)
+        else:
+            s = s.astype(_STR)
+    elif not pd.api.types.is_string_dtype(s.dtype):
+        s = s.astype(_STR)
+    elif s.dtype == object:
+        s = s.astype(_STR)
+    if name in ("household_id", "person_id", "phone"):
+        s = s.str.strip()
+        s = s.where(s != "")
+    if name in ("head_id_number", "id_number"):
+        s = _normalise_ids(s)
+    return s
+
+
+def _normalise_ids(s: pd.Series) -> pd.Series:
+    """idnumber.normalise, applied only to values not already in canonical 18-character form."""
+    from evalkit.registry import idnumber
+
+    arr = V._arrow(s)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        # 18 ASCII digits, or 17 digits and a final 'X' (regex-free: ~10× faster)
+        len18 = pc.equal(pc.binary_length(arr), 18)
+        digits = pc.ascii_is_decimal(arr)
+        x_end = pc.and_(pc.ends_with(arr, "X"),
+                        pc.ascii_is_decimal(pc.utf8_slice_codeunits(arr, 0, 17)))
+        canon = pc.fill_null(pc.and_(len18, pc.or_(digits, x_end)), True)
+        todo = ~canon.to_numpy()
+    else:
+        todo = (~s.astype("string").str.fullmatch(r"\d{17}[\dX]").fillna(True)).to_numpy(bool)
+    if not todo.any():
+        return s
+    out = s.copy()
+    fixed = idnumber.normalise(s[todo])
+    out[todo] = fixed.where(fixed != "").astype(_STR)
+    return out
+
+
+def _to_code(s: pd.Series, codes: str) -> pd.Series:
+    """Map aliases to canonical codes; unknown values kept as text (validation reports
+    them; the reader blanks them afterwards, or raises for registry_status)."""
+    mapped, unknown = aliases.map_codes(s, codes)
+    if unknown.any():
+        mapped = mapped.astype(object)
+        mapped[unknown] = s[unknown].astype(str).str.strip().to_numpy(dtype=object)
+        mapped = mapped.astype(_STR)
+    return mapped
+
+
+# ----------------------------------------------------------------------------- numbers & dates
+_NUM_JUNK = re.compile(r"[,，\s元人户岁%％]|\(.*?\)")
+
+
+def _clean_number(value, year_like: bool):
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    if s == "":
+        return None, True
+    if year_like:
+        m = re.match(r"^(\d{4})(年|$|[-/.]\d)", s)
+        if m:
+            return float(m.group(1)), True
+    s = _NUM_JUNK.sub("", s)
+    try:
+        return float(s), True
+    except ValueError:
+        return None, False
+
+
+def _to_number(s: pd.Series, integer: bool, year_like: bool = False):
+    """Numbers from any input; returns (Series, bad mask of values that are not numbers or,
+    for integer columns, not whole). Integer columns become nullable Int64."""
+    n = len(s)
+    bad = np.zeros(n, dtype=bool)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype(float)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        v = s.astype(float) if not pd.api.types.is_integer_dtype(s.dtype) else s
+    else:
+        v = pd.to_numeric(s, errors="coerce")
+        failed = (v.isna() & s.notna()).to_numpy(bool)
+        if failed.any():
+            v = v.astype(float).copy()
+            sub = s[failed]
+            codes, uniques = pd.factorize(sub)
+            parsed = [_clean_number(u, year_like) for u in uniques]
+            vals = np.array([np.nan if p[0] is None else p[0] for p in parsed] + [np.nan])
+            okv = np.array([p[1] for p in parsed] + [True])
+            idx = np.where(codes < 0, len(uniques), codes)
+            v.iloc[np.flatnonzero(failed)] = vals[idx]
+            bad[np.flatnonzero(failed)] = ~okv[idx]
+    if integer:
+        f = v.to_numpy(dtype=float, na_value=np.nan)
+        frac = ~np.isnan(f) & (f != np.floor(f))
+        if frac.any():
+            bad |= frac
+            f = np.where(frac, np.nan, f)
+        if pd.api.types.is_integer_dtype(v.dtype) and not frac.any():
+            out = v.astype("Int64")
+        else:
+            out = pd.Series(pd.array(np.where(np.isnan(f), 0, f).astype(np.int64), dtype="Int64"),
+                            index=s.index)
+            out[np.isnan(f)] = pd.NA
+        return out, bad
+    return v.astype(float), bad
+
+
+def _parse_date_text(value):
+    if isinstance(value, (pd.Timestamp,)) or hasattr(value, "year"):
+        return pd.Timestamp(value)
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    if not s:
+        return None
+    s = s.split(" ")[0].split("T")[0]
+    if re.fullmatch(r"\d{5}(\.0)?", s):  # Excel serial day number
+        return pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(s)))
+    if re.fullmatch(r"\d{8}(\.0)?", s):
+        s = f"{s[:4]}-{s[4:6]}-{s[6:8]}"
+    s = re.sub(r"[年月/.]", "-", s).replace("日", "").strip("-")
+    if re.fullmatch(r"\d{4}-\d{1,2}", s):
+        s += "-1"
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
+    if not m:
+        return pd.NaT
+    try:
+        return pd.Timestamp(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return pd.NaT
+
+
+def _to_date(s: pd.Series):
+    """Dates from text such as 1990-01-31, 1990/1/31, 19900131, 1990年1月31日, 1990.01
+    (→ 1 January… first of the month) or Excel day numbers; (Series, bad mask)."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.astype("datetime64[ns]"), np.zeros(len(s), bool)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    parsed = [_parse_date_text(u) for u in uniques]
+    vals = pd.array([pd.NaT if p is None else p for p in parsed] + [pd.NaT], dtype="datetime64[ns]")
+    bad_u = np.array([p is not None and pd.isna(p) for p in parsed] + [False])
+    idx = np.where(codes < 0, len(uniques), codes)
+    return pd.Series(vals.take(idx), index=s.index, name=s.name), bad_u[idx]
