@@ -21,51 +21,92 @@ _CANON = r"[0-9]{17}[0-9X]"
 ARROW_STR = "string[pyarrow]"
 
 
-def normalise_ids(values: pd.Series) -> pd.Series:
-    """Canonical 18-character IDs (``idnumber.normalise``) as Arrow strings; values that are
-    already canonical are left as they are (same result, ~30× faster on clean lists)."""
-    s = values.astype(ARROW_STR)
-    canon = s.str.fullmatch(_CANON).fillna(False).to_numpy(bool)
-    if not canon.all():
-        rest = ~canon & s.notna().to_numpy(bool)
-        if rest.any():
-            s = s.copy()
-            s[rest] = idnumber.normalise(s[rest]).astype(ARROW_STR)
-    return s
+def prepare_ids(values: pd.Series, validate: bool = False):
+    """Normalise ID numbers once and derive everything the joins need.
 
-
-def id_keys(norm: pd.Series) -> np.ndarray:
-    """int64 join key of canonical-shaped IDs (``int(first17) * 11 + check``, X = 10); -1 where
-    the value is missing or not 17 digits + check character."""
+    Returns ``(norm, keys, status)``: canonical 18-character Arrow strings
+    (``idnumber.normalise``; values already canonical skip the per-value work), int64 join
+    keys (``int(first17) * 11 + check``, X = 10; -1 when not of canonical shape) and, with
+    ``validate``, a status per value: 'missing' | 'unusable' (not 17 digits + check) |
+    'bad_check' (wrong GB 11643 check character or impossible birth date) | 'ok'.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    s = norm.astype(ARROW_STR)
-    shape = s.str.fullmatch(_CANON).fillna(False).to_numpy(bool)
-    out = np.full(len(s), -1, dtype=np.int64)
-    if shape.any():
-        arr = pa.array(s[shape])
+    s = values.astype(ARROW_STR)
+    canon = s.str.fullmatch(_CANON).fillna(False).to_numpy(bool)
+    present = s.notna().to_numpy(bool)
+    rest = ~canon & present
+    if rest.any():
+        s = s.copy()
+        s[rest] = idnumber.normalise(s[rest]).astype(ARROW_STR)
+        canon[rest] = s[rest].str.fullmatch(_CANON).fillna(False).to_numpy(bool)
+    keys = np.full(len(s), -1, dtype=np.int64)
+    if canon.any():
+        arr = pa.array(s[canon])
         first = pc.cast(pc.utf8_slice_codeunits(arr, 0, 17), pa.int64()).to_numpy()
         last = pc.utf8_slice_codeunits(arr, 17, 18)
-        last = pc.if_else(pc.equal(last, "X"), "10", last)
-        chk = pc.cast(last, pa.int64()).to_numpy()
-        out[shape] = first * 11 + chk
-    return out
+        chk = pc.cast(pc.if_else(pc.equal(last, "X"), "10", last), pa.int64()).to_numpy()
+        keys[canon] = first * 11 + chk
+    status = None
+    if validate:
+        status = np.full(len(s), "ok", dtype=object)
+        status[~canon] = "unusable"
+        status[~present | (s.fillna("") == "").to_numpy(bool)] = "missing"
+        if canon.any():
+            c = s[canon]
+            ok_check = (idnumber.check_digit(c.str[:17]) == c.str[17]).fillna(False).to_numpy(bool)
+            # birth dates parsed once per distinct value (a few thousand), with the library's parser;
+            # plausibility as in idnumber.is_valid (a real date, year >= 1890)
+            codes, uniq = pd.factorize(c.str[6:14])
+            born = idnumber.birth_date(pd.Series(["000000" + u for u in uniq], dtype="string"))
+            ok_birth = (born.notna() & (born.dt.year >= 1890)).to_numpy(bool)[codes]
+            idx = np.flatnonzero(canon)
+            status[idx[~(ok_check & ok_birth)]] = "bad_check"
+    return s, keys, status
 
 
-def id_status(norm: pd.Series) -> pd.Series:
-    """'missing' | 'unusable' (not 18 characters of the right shape) | 'bad_check' | 'ok'."""
-    s = norm.astype(ARROW_STR)
-    out = np.full(len(s), "ok", dtype=object)
-    missing = s.isna().to_numpy(bool) | (s.fillna("") == "").to_numpy(bool)
-    shape = s.str.fullmatch(_CANON).fillna(False).to_numpy(bool)
-    out[~shape] = "unusable"
-    out[missing] = "missing"
-    if shape.any():
-        valid = idnumber.is_valid(s[shape]).to_numpy(bool)
-        idx = np.flatnonzero(shape)
-        out[idx[~valid]] = "bad_check"
-    return pd.Series(out, index=norm.index)
+def normalise_ids(values: pd.Series) -> pd.Series:
+    """Canonical 18-character IDs (``idnumber.normalise``) as Arrow strings."""
+    return prepare_ids(values)[0]
+
+
+def id_keys(norm: pd.Series) -> np.ndarray:
+    """int64 join keys of (normalised) IDs; -1 where not of canonical shape."""
+    return prepare_ids(norm)[1]
+
+
+class KeyIndex:
+    """Sorted int64 keys of the registry persons: each list is joined by binary search
+    (``np.searchsorted``) — a sort-merge join built once for all lists, duplicates kept."""
+
+    def __init__(self, keys: np.ndarray):
+        pos = np.flatnonzero(keys >= 0)
+        order = np.argsort(keys[pos], kind="stable")
+        self.sorted_keys = keys[pos][order]
+        self.positions = pos[order]
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(record positions, person positions) of every key match."""
+        rpos = np.flatnonzero(keys >= 0)
+        rk = keys[rpos]
+        lo = np.searchsorted(self.sorted_keys, rk, "left")
+        hi = np.searchsorted(self.sorted_keys, rk, "right")
+        cnt = hi - lo
+        hit = cnt > 0
+        rpos, lo, cnt = rpos[hit], lo[hit], cnt[hit]
+        total = int(cnt.sum())
+        r = np.repeat(rpos, cnt)
+        offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        p = self.positions[np.repeat(lo, cnt) + offs]
+        return r, p
+
+
+def others(n: int, used) -> np.ndarray:
+    """Positions 0..n-1 not in ``used`` (a boolean mask: faster than np.setdiff1d)."""
+    keep = np.ones(n, bool)
+    keep[np.asarray(used, dtype=np.int64)] = False
+    return np.flatnonzero(keep)
 
 
 def normalise_names(names: pd.Series) -> pd.Series:

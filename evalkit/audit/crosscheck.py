@@ -221,9 +221,9 @@ def read_department_list(data, kind: str, source: str | None = None):
                     "treated as missing"))
 
     if "id_number" in df.columns:
-        norm = C.normalise_ids(df["id_number"])
-        status = C.id_status(norm).to_numpy()
+        norm, keys, status = C.prepare_ids(df["id_number"], validate=True)
         out["id_number"] = norm
+        out["key"] = keys
         out["id_status"] = status
         for st, sev, msg in (
             ("missing", "warning", "身份证号为空，无法按号码比对 / ID number empty: cannot match by ID"),
@@ -239,6 +239,7 @@ def read_department_list(data, kind: str, source: str | None = None):
                     idnumber.mask(norm.iloc[idx]).to_numpy(), sev, f"{kind}_id_{st}", msg))
     else:
         out["id_number"] = pd.Series(pd.NA, index=out.index, dtype=C.ARROW_STR)
+        out["key"] = np.full(n, -1, dtype=np.int64)
         out["id_status"] = "missing"
     out.attrs["kind"] = kind
     return out, C.concat_issues(issues)
@@ -258,7 +259,7 @@ def _registry_persons(registry) -> pd.DataFrame:
     if mem is not None and "id_number" in mem.columns:
         cols = [c for c in ("person_id", "household_id", "name", "relation", "birth_date") if c in mem.columns]
         p = mem[cols].copy()
-        norm = C.normalise_ids(mem["id_number"])
+        norm, keys, _ = C.prepare_ids(mem["id_number"])
     else:
         hh = registry.households
         if "head_id_number" not in hh.columns:
@@ -266,9 +267,9 @@ def _registry_persons(registry) -> pd.DataFrame:
                                 "households.head_id_number (户主身份证号).")
         p = pd.DataFrame({"person_id": pd.NA, "household_id": hh["household_id"],
                           "name": hh.get("head_name"), "relation": "head"})
-        norm = C.normalise_ids(hh["head_id_number"])
+        norm, keys, _ = C.prepare_ids(hh["head_id_number"])
     p["id_number"] = norm
-    p["key"] = C.id_keys(norm)
+    p["key"] = keys
     return p
 
 
@@ -301,9 +302,7 @@ def cross_check(registry, lists: dict, *, car_value: float = 30_000, business_ca
     as_of = None if as_of is None else pd.Timestamp(as_of)
 
     persons = _registry_persons(registry)
-    pkeys = persons["key"].to_numpy()
-    pmask = pkeys >= 0
-    pframe = pd.DataFrame({"key": pkeys[pmask], "p": np.flatnonzero(pmask)})
+    index = C.KeyIndex(persons["key"].to_numpy())
     hh_cols = [c for c in _HH_COLS if c in registry.households.columns]
     hh = registry.households[["household_id", *hh_cols]]
 
@@ -312,10 +311,8 @@ def cross_check(registry, lists: dict, *, car_value: float = 30_000, business_ca
         kind = _kind_code(kind_in)
         rec, iss = read_department_list(data, kind)
         all_issues.append(iss)
-        rkeys = C.id_keys(rec["id_number"])
-        rmask = rkeys >= 0
-        m = pd.DataFrame({"key": rkeys[rmask], "r": np.flatnonzero(rmask)}).merge(pframe, on="key")[["r", "p"]]
-        m["match_on"] = "id_number"
+        r, p = index.lookup(rec["key"].to_numpy())
+        m = pd.DataFrame({"r": r, "p": p, "match_on": "id_number"})
         if match_name_birth:
             m = pd.concat([m, _match_name_birth(rec, persons, exclude=m["r"].unique())], ignore_index=True)
         matched = np.zeros(len(rec), bool)
@@ -356,7 +353,7 @@ def _match_name_birth(rec: pd.DataFrame, persons: pd.DataFrame, exclude) -> pd.D
     empty = pd.DataFrame({"r": pd.Series(dtype=np.int64), "p": pd.Series(dtype=np.int64), "match_on": []})
     if "name" not in rec.columns or "name" not in persons.columns:
         return empty
-    todo = np.setdiff1d(np.arange(len(rec)), np.asarray(exclude, dtype=np.int64))
+    todo = C.others(len(rec), np.asarray(exclude, dtype=np.int64))
     if not len(todo):
         return empty
     r = rec.iloc[todo]
@@ -367,12 +364,17 @@ def _match_name_birth(rec: pd.DataFrame, persons: pd.DataFrame, exclude) -> pd.D
     pbirth = (pd.to_datetime(persons["birth_date"], errors="coerce") if "birth_date" in persons.columns
               else idnumber.birth_date(persons["id_number"]))
     pbirth = pbirth.fillna(idnumber.birth_date(persons["id_number"]))
-    cand = pbirth.isin(set(left["birth"])).to_numpy()  # cut the registry down before name work
+    cand = pbirth.isin(left["birth"].unique()).to_numpy()  # cut the registry down before name work
     right = pd.DataFrame({"p": np.flatnonzero(cand), "name": C.normalise_names(persons["name"][cand]).to_numpy(),
                           "birth": pbirth[cand].to_numpy()}).dropna()
     m = left.merge(right, on=["name", "birth"])[["r", "p"]]
     m["match_on"] = "name_birth"
     return m
+
+
+def _tk(s: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """Values of ``s`` at positions ``pos`` (Arrow take: no conversion of the whole column)."""
+    return s.take(pos).to_numpy()
 
 
 def _assemble(kind, rec, persons, hh, m) -> pd.DataFrame:
@@ -384,22 +386,22 @@ def _assemble(kind, rec, persons, hh, m) -> pd.DataFrame:
     else:
         r, p = m["r"].to_numpy(), m["p"].to_numpy()
         out = pd.DataFrame({
-            "household_id": persons["household_id"].to_numpy()[p],
-            "person_id": persons["person_id"].to_numpy()[p],
-            "member_name": persons["name"].to_numpy()[p] if "name" in persons else pd.NA,
-            "relation": persons["relation"].to_numpy()[p] if "relation" in persons else pd.NA,
+            "household_id": _tk(persons["household_id"], p),
+            "person_id": _tk(persons["person_id"], p),
+            "member_name": _tk(persons["name"], p) if "name" in persons else pd.NA,
+            "relation": _tk(persons["relation"], p) if "relation" in persons else pd.NA,
             "kind": kind, "match_on": m["match_on"].to_numpy(),
-            "source": rec["source"].to_numpy()[r], "row": rec["row"].to_numpy()[r],
+            "source": _tk(rec["source"], r), "row": _tk(rec["row"], r),
         })
         out["person_key"] = np.where(pd.isna(out["person_id"]), out["household_id"].astype(str) + "#head",
                                      out["person_id"].astype(str))
-        out["record_id_number"] = rec["id_number"].to_numpy()[r]
-        out["record_name"] = rec["name"].to_numpy()[r] if "name" in rec else pd.NA
+        out["record_id_number"] = _tk(rec["id_number"], r)
+        out["record_name"] = _tk(rec["name"], r) if "name" in rec else pd.NA
         if "birth_date" in rec:
-            out["record_birth_date"] = rec["birth_date"].to_numpy()[r]
+            out["record_birth_date"] = _tk(rec["birth_date"], r)
         for f in KINDS[kind].fields:
             if f in rec.columns:
-                out[f] = rec[f].to_numpy()[r]
+                out[f] = _tk(rec[f], r)
         out = out.merge(hh, on="household_id", how="left")
     for c in FLAG_COLUMNS:
         if c not in out.columns:
@@ -470,7 +472,7 @@ def _evidence(m: pd.DataFrame) -> pd.Series:
     detail[k == "payroll"] = ("单位 " + _txt(m["employer"]))[k == "payroll"]
     detail[k == "dibao"] = ("低保起始 " + _day(m["start_date"]))[k == "dibao"]
     detail[k == "deaths"] = ("死亡日期 " + _day(m["date"]))[k == "deaths"]
-    rel = m["relation"].map(lambda c: schema.code_label("relation", c) if isinstance(c, str) else "成员")
+    rel = m["relation"].map({c: v[0] for c, v in schema.RELATION.items()}).fillna("成员")
     how = np.where(m["match_on"] == "name_birth", "（按姓名+出生日期匹配）", "")
     kl = k.map({c: v.zh for c, v in KINDS.items()})
     return (_txt(m["member_name"]) + "（" + rel + "）：" + kl + "名单 " + _txt(m["source"]) + " 第"
@@ -498,16 +500,47 @@ def _households(flags: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
     order = {c: i for i, c in enumerate(("wrong_inclusion", "missed", "record_update", "info"))}
     rank = flags["concern"].map(order)
     agg["concern"] = rank.groupby(flags["household_id"]).min().map({v: k for k, v in order.items()})
-    agg["kinds"] = flags.drop_duplicates(["household_id", "kind"]).groupby("household_id")["kind"].agg(",".join)
-    agg["rules"] = flags.drop_duplicates(["household_id", "rule"]).groupby("household_id")["rule"].agg(",".join)
-    agg["evidence"] = g["evidence"].agg("；".join)
-    kinds = pd.crosstab(flags["household_id"], flags["kind"]).gt(0)
+    kinds = _indicator(flags["household_id"], flags["kind"], agg.index)
+    rules = _indicator(flags["household_id"], flags["rule"], agg.index)
+    agg["kinds"] = _join_flags(kinds, [k for k in KINDS if k in kinds.columns])
+    agg["rules"] = _join_flags(rules, [r for r in RULES if r in rules.columns])
+    agg["evidence"] = _join_within(flags["household_id"], flags["evidence"], "；").reindex(agg.index)
     for k in KINDS:
-        agg[k] = kinds[k] if k in kinds.columns else False
+        agg[k] = kinds[k].to_numpy(bool) if k in kinds.columns else False
     out = households[cols].merge(agg, left_on="household_id", right_index=True, how="inner")
     sort = [c for c in ("county_code", "village_code", "household_id") if c in out.columns]
     return out.sort_values(sort).reset_index(drop=True)
 
+
+def _indicator(rows: pd.Series, cols: pd.Series, index: pd.Index) -> pd.DataFrame:
+    """Boolean table index × distinct ``cols`` values: True where a (row, col) pair occurs."""
+    ri = index.get_indexer(rows)
+    cc, names = pd.factorize(cols)
+    table = np.zeros((len(index), len(names)), bool)
+    table[ri, cc] = True
+    return pd.DataFrame(table, index=index, columns=list(names))
+
+
+def _join_flags(table: pd.DataFrame, order) -> pd.Series:
+    """Comma-joined names of the True columns of each row, in ``order`` (vectorised)."""
+    out = pd.Series("", index=table.index, dtype=object)
+    for c in order:
+        out = out + np.where(table[c].to_numpy(bool), c + ",", "")
+    return out.str[:-1]
+
+
+def _join_within(keys: pd.Series, text: pd.Series, sep: str) -> pd.Series:
+    """``sep``-joined ``text`` per key, in row order, without a Python call per group: the
+    k-th item of every group is appended in one vectorised step (k ≤ items per group)."""
+    k = keys.groupby(keys, sort=False).cumcount().to_numpy()
+    frame = pd.DataFrame({"key": keys.to_numpy(), "k": k, "t": text.astype(object).to_numpy()})
+    out = frame[frame["k"] == 0].set_index("key")["t"]
+    for j in range(1, int(k.max()) + 1 if len(k) else 0):
+        nxt = frame[frame["k"] == j].set_index("key")["t"]
+        add = nxt.reindex(out.index)
+        out = out.where(add.isna(), out + sep + add)
+    return out
+    
 
 def _base_counts(households: pd.DataFrame) -> pd.DataFrame:
     hh = households

@@ -54,14 +54,14 @@ _HH_KEEP = ("county_code", "county_name", "registry_status", "hh_size", "registr
 
 def _pair(old_ids: pd.Series, new_ids: pd.Series, old_keys: pd.Series | None, new_keys: pd.Series | None):
     """Pairs (old position, new position, matched_by): by identifier, then — among the rest —
-    by a secondary key that is unique on both sides."""
-    o = pd.DataFrame({"id": old_ids.astype(object).to_numpy(), "i": np.arange(len(old_ids))})
-    n = pd.DataFrame({"id": new_ids.astype(object).to_numpy(), "j": np.arange(len(new_ids))})
+    by a secondary key (an ID number, normalised here) that is unique on both sides."""
+    o = pd.DataFrame({"id": old_ids.reset_index(drop=True), "i": np.arange(len(old_ids))})
+    n = pd.DataFrame({"id": new_ids.reset_index(drop=True), "j": np.arange(len(new_ids))})
     m = o.merge(n, on="id")[["i", "j"]]
     m["matched_by"] = "id"
     if old_keys is not None and new_keys is not None:
-        oi = np.setdiff1d(np.arange(len(old_ids)), m["i"].to_numpy())
-        nj = np.setdiff1d(np.arange(len(new_ids)), m["j"].to_numpy())
+        oi = C.others(len(old_ids), m["i"].to_numpy())
+        nj = C.others(len(new_ids), m["j"].to_numpy())
         ok = pd.DataFrame({"k": C.id_keys(old_keys.iloc[oi]), "i": oi})
         nk = pd.DataFrame({"k": C.id_keys(new_keys.iloc[nj]), "j": nj})
         ok = ok[(ok["k"] >= 0) & ~ok["k"].duplicated(keep=False)]
@@ -72,13 +72,27 @@ def _pair(old_ids: pd.Series, new_ids: pd.Series, old_keys: pd.Series | None, ne
     return m
 
 
+def _take(frame: pd.DataFrame, pos: np.ndarray, col: str) -> pd.Series:
+    """``frame[col]`` at positions ``pos`` (NA where pos < 0), keeping the column's dtype."""
+    if col not in frame.columns:
+        return pd.Series(pd.NA, index=range(len(pos)), dtype=object)
+    out = frame[col].take(np.maximum(pos, 0)).reset_index(drop=True)
+    return out.where(pd.Series(pos >= 0))
+
+
+def _either(first: pd.DataFrame, fpos, second: pd.DataFrame, spos, col: str) -> pd.Series:
+    """``first[col]`` where the unit is in ``first`` (fpos ≥ 0), else ``second[col]``."""
+    a, b = _take(first, fpos, col), _take(second, spos, col)
+    if a.dtype != b.dtype:
+        a, b = a.astype(object), b.astype(object)
+    return a.where(pd.Series(fpos >= 0), b)
+
+
 def _frame(reg, cols) -> pd.DataFrame:
     hh = reg.households
     out = pd.DataFrame({"household_id": hh["household_id"].to_numpy()})
     for c in cols:
         out[c] = hh[c].to_numpy() if c in hh.columns else pd.NA
-    if "head_id_number" in hh.columns:
-        out["head_id_number"] = C.normalise_ids(hh["head_id_number"]).to_numpy()
     return out
 
 
@@ -102,34 +116,28 @@ def compare_registries(old, new, *, match_head_id: bool = True, match_member_id:
                   O["head_id_number"] if match_head_id and "head_id_number" in old.households else None,
                   N["head_id_number"] if match_head_id and "head_id_number" in new.households else None)
     # outer pairing: matched pairs + old-only + new-only
-    i = np.concatenate([pairs["i"].to_numpy(), np.setdiff1d(np.arange(len(O)), pairs["i"].to_numpy())])
+    i = np.concatenate([pairs["i"].to_numpy(), C.others(len(O), pairs["i"].to_numpy())])
     j = np.concatenate([pairs["j"].to_numpy(), np.full(len(i) - len(pairs), -1)])
-    nj = np.setdiff1d(np.arange(len(N)), pairs["j"].to_numpy())
+    nj = C.others(len(N), pairs["j"].to_numpy())
     i = np.concatenate([i, np.full(len(nj), -1)])
     j = np.concatenate([j, nj])
     by = np.concatenate([pairs["matched_by"].to_numpy(object), np.full(len(i) - len(pairs), pd.NA, dtype=object)])
 
-    def take(frame, pos, col):
-        v = frame[col].to_numpy(object)
-        out = np.full(len(pos), pd.NA, dtype=object)
-        out[pos >= 0] = v[pos[pos >= 0]]
-        return out
-
     h = pd.DataFrame({
-        "household_id": np.where(j >= 0, take(N, j, "household_id"), take(O, i, "household_id")),
-        "household_id_old": take(O, i, "household_id"),
-        "county_code": np.where(j >= 0, take(N, j, "county_code"), take(O, i, "county_code")),
-        "county_name": np.where(j >= 0, take(N, j, "county_name"), take(O, i, "county_name")),
-        "county_code_old": take(O, i, "county_code"),
-        "status_old": take(O, i, "registry_status"), "status_new": take(N, j, "registry_status"),
-        "hh_size_old": pd.to_numeric(pd.Series(take(O, i, "hh_size")), errors="coerce"),
-        "hh_size_new": pd.to_numeric(pd.Series(take(N, j, "hh_size")), errors="coerce"),
+        "household_id": _either(N, j, O, i, "household_id"),
+        "household_id_old": _take(O, i, "household_id"),
+        "county_code": _either(N, j, O, i, "county_code"),
+        "county_name": _either(N, j, O, i, "county_name"),
+        "county_code_old": _take(O, i, "county_code"),
+        "status_old": _take(O, i, "registry_status"), "status_new": _take(N, j, "registry_status"),
+        "hh_size_old": pd.to_numeric(_take(O, i, "hh_size"), errors="coerce"),
+        "hh_size_new": pd.to_numeric(_take(N, j, "hh_size"), errors="coerce"),
         "matched_by": by,
     })
     so, sn = h["status_old"], h["status_new"]
     reg_o, reg_n = so.isin(REGISTERED).to_numpy(), sn.isin(REGISTERED).to_numpy()
     present_o, present_n = (i >= 0), (j >= 0)
-    county_changed = present_o & present_n & (h["county_code"].astype(str) != h["county_code_old"].astype(str)).to_numpy()
+    county_changed = present_o & present_n & (h["county_code"].fillna("") != h["county_code_old"].fillna("")).to_numpy(bool)
     exited = reg_o & reg_n & so.isin(NOT_EXITED).to_numpy() & (sn == "exited").to_numpy()
     returned = reg_o & reg_n & (so == "exited").to_numpy() & sn.isin(NOT_EXITED).to_numpy()
     change = np.select(
@@ -159,43 +167,41 @@ def _members(old, new, h: pd.DataFrame, match_id: bool) -> pd.DataFrame | None:
         return None
     mo, mn = old.members, new.members
     pairs = _pair(mo["person_id"], mn["person_id"],
-                  C.normalise_ids(mo["id_number"]) if match_id and "id_number" in mo else None,
-                  C.normalise_ids(mn["id_number"]) if match_id and "id_number" in mn else None)
-    i_only = np.setdiff1d(np.arange(len(mo)), pairs["i"].to_numpy())
-    j_only = np.setdiff1d(np.arange(len(mn)), pairs["j"].to_numpy())
+                  mo["id_number"] if match_id and "id_number" in mo else None,
+                  mn["id_number"] if match_id and "id_number" in mn else None)
+    i_only = C.others(len(mo), pairs["i"].to_numpy())
+    j_only = C.others(len(mn), pairs["j"].to_numpy())
     i = np.concatenate([pairs["i"].to_numpy(), i_only, np.full(len(j_only), -1)])
     j = np.concatenate([pairs["j"].to_numpy(), np.full(len(i_only), -1), j_only])
 
-    def take(frame, pos, col):
-        v = frame[col].to_numpy(object)
-        out = np.full(len(pos), pd.NA, dtype=object)
-        out[pos >= 0] = v[pos[pos >= 0]]
-        return out
-
     m = pd.DataFrame({
-        "person_id": np.where(j >= 0, take(mn, j, "person_id"), take(mo, i, "person_id")),
-        "person_id_old": take(mo, i, "person_id"),
-        "household_id": np.where(j >= 0, take(mn, j, "household_id"), take(mo, i, "household_id")),
-        "household_id_old": take(mo, i, "household_id"),
+        "person_id": _either(mn, j, mo, i, "person_id"),
+        "person_id_old": _take(mo, i, "person_id"),
+        "household_id": _either(mn, j, mo, i, "household_id"),
+        "household_id_old": _take(mo, i, "household_id"),
     })
     m["change"] = np.select([j < 0, i < 0], ["member_removed", "member_added"], "unchanged").astype(object)
     # the household's change: through the new household when present, else the old one
     by_new = h.dropna(subset=["household_id"]).drop_duplicates("household_id").set_index("household_id")
     by_old = h.dropna(subset=["household_id_old"]).drop_duplicates("household_id_old").set_index("household_id_old")
-    hc = pd.Series(np.where(j >= 0, m["household_id"].map(by_new["change"]).to_numpy(object),
-                            m["household_id_old"].map(by_old["change"]).to_numpy(object)))
-    m["household_change"] = hc.to_numpy()
-    m["county_code"] = np.where(j >= 0, m["household_id"].map(by_new["county_code"]).to_numpy(object),
-                                m["household_id_old"].map(by_old["county_code"]).to_numpy(object))
+    has_new = pd.Series(j >= 0)
+    m["household_change"] = m["household_id"].map(by_new["change"]).where(
+        has_new, m["household_id_old"].map(by_old["change"]))
+    m["county_code"] = m["household_id"].map(by_new["county_code"]).where(
+        has_new, m["household_id_old"].map(by_old["county_code"]))
     # the old household's continuation in the new snapshot (renumbered households included)
     cont = m["household_id_old"].map(by_old["household_id"])
-    m["changed_household"] = ((i >= 0) & (j >= 0) & (cont.astype(object).to_numpy() != m["household_id"].to_numpy()))
+    m["changed_household"] = (i >= 0) & (j >= 0) & (cont.fillna("") != m["household_id"].fillna("")).to_numpy(bool)
     # natural change (自然增减): a member added to / removed from a household registered in both snapshots
     both = h["status_old"].isin(REGISTERED) & h["status_new"].isin(REGISTERED)
-    cont_new = set(h.loc[both, "household_id"])
-    cont_old = set(h.loc[both, "household_id_old"])
-    m["natural"] = np.where(m["change"] == "member_added", m["household_id"].isin(cont_new),
-                            np.where(m["change"] == "member_removed", m["household_id_old"].isin(cont_old), False))
+    added = (m["change"] == "member_added").to_numpy()
+    removed = (m["change"] == "member_removed").to_numpy()
+    nat = np.zeros(len(m), bool)
+    if added.any():
+        nat[added] = m.loc[added, "household_id"].isin(h.loc[both, "household_id"]).to_numpy(bool)
+    if removed.any():
+        nat[removed] = m.loc[removed, "household_id_old"].isin(h.loc[both, "household_id_old"]).to_numpy(bool)
+    m["natural"] = nat
     return m.sort_values(["household_id", "person_id"], kind="stable").reset_index(drop=True)
 
 

@@ -150,7 +150,7 @@ def test_evidence_and_household_table(registry, lists):
     h = cc.households.set_index("household_id")
     assert list(h.index) == ["H1", "H3", "H4"]
     assert h.loc["H1", "n_flags"] == 2 and h.loc["H1", "n_members_flagged"] == 2
-    assert h.loc["H1", "kinds"] == "payroll,vehicles" and bool(h.loc["H1", "vehicles"]) and bool(h.loc["H1", "payroll"])
+    assert h.loc["H1", "kinds"] == "vehicles,payroll" and bool(h.loc["H1", "vehicles"]) and bool(h.loc["H1", "payroll"])
     assert h.loc["H1", "concern"] == "wrong_inclusion" and h.loc["H3", "concern"] == "missed"
     assert h["suspect"].all()
 
