@@ -1,0 +1,331 @@
+"""``draw_sample``: apply a :class:`SamplingPlan` to a registry with a seed → :class:`Sample`.
+
+Every stage is vectorised over all its strata at once; unit order never matters because groups and
+ties are ordered by sorted identifiers and randomness comes from permanent random numbers
+(methodology §2–§3). The design carried for variance estimation is described in methodology §5.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import PlanError
+from evalkit.sampling.plan import SamplingPlan, Stage
+from evalkit.sampling.prn import prn
+from evalkit.sampling.select import select_in_groups
+from evalkit.sampling.size import allocate_grouped, allocation_measure
+
+# registry columns copied into Sample.households when present (contracts §5)
+BASE_COLUMNS = (
+    "household_id", "province_code", "city_code", "county_code", "township_code", "village_code",
+    "province_name", "city_name", "county_name", "township_name", "village_name",
+    "village_type", "registry_status", "hh_size", "monitoring", "head_name", "head_id_number", "phone",
+)
+NA_LABEL = "NA"
+
+
+class PlanWarning(UserWarning):
+    """A plan could not be applied exactly as written (take-all, empty stratum …); recorded in the manifest."""
+
+
+def _stratum_label_for_key(key) -> str:
+    if isinstance(key, tuple):
+        return "/".join(_stratum_label_for_key(k) for k in key)
+    if key is None or (isinstance(key, float) and np.isnan(key)):
+        return NA_LABEL
+    return str(key)
+
+
+def _per_group(value, labels: np.ndarray, default, what: str, stage: Stage) -> np.ndarray:
+    """Look up an int/float/dict parameter for each group's stratum label."""
+    if isinstance(value, dict):
+        table = {_stratum_label_for_key(k): v for k, v in value.items()}
+        fallback = table.get("*", table.get("default", None))
+        missing = sorted({lab for lab in labels if lab not in table}) if fallback is None else []
+        if missing:
+            raise PlanError(
+                f"stage '{stage.unit}': {what} names no value for strata {missing[:8]} (dict keys: "
+                f"{sorted(table)[:8]}); add them or a '*' entry / 分层 {missing[:8]} 未指定{what}。")
+        return np.array([float(table.get(lab, fallback)) for lab in labels], float)
+    if value is None:
+        return np.full(len(labels), float(default))
+    return np.full(len(labels), float(value))
+
+
+def _unit_codes(values: pd.Series):
+    """Sorted factorisation (codes independent of row order)."""
+    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+    if (codes < 0).any():
+        return codes, uniques, True
+    return codes, uniques, False
+
+
+def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None = None):
+    """Draw a multi-stage sample (抽样) from ``registry`` by ``plan`` with random ``seed``.
+
+    Returns a :class:`evalkit.sampling.sample.Sample` holding one row per selected household (main
+    and reserve) with per-stage units, strata, inclusion probabilities, weights and the design.
+    The same registry content, plan and seed always give the same sample (any row order, any machine).
+    """
+    from evalkit import __version__
+    from evalkit.sampling.sample import Sample
+
+    if isinstance(plan, dict):
+        plan = SamplingPlan.from_dict(plan)
+    if not isinstance(plan, SamplingPlan):
+        raise PlanError(f"plan must be a SamplingPlan (or dict), got {type(plan).__name__}.")
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise PlanError(f"seed must be an integer (随机种子须为整数), got {seed!r}.") from None
+    hh = registry.households if hasattr(registry, "households") else registry
+    plan.check_registry(hh)
+    if len(hh) == 0:
+        raise PlanError("the registry has no households (名册为空).")
+    warn_msgs: list[str] = []
+
+    scope = np.arange(len(hh))
+    parent_ids = None  # per row in scope: id (str) of the unit selected at the previous stage
+    parent_codes = np.zeros(len(scope), np.int64)
+    K = len(plan.stages)
+    rec: list[dict] = []  # per stage, arrays aligned with scope
+    final_reserve = None
+    for k, st in enumerate(plan.stages, 1):
+        unit_s = hh[st.unit].take(scope)
+        ucodes, uids, has_na = _unit_codes(unit_s)
+        if has_na:
+            bad = np.flatnonzero(ucodes < 0)[:5] + 2
+            raise PlanError(f"column '{st.unit}' is empty in {int((ucodes < 0).sum())} registry rows "
+                            f"(e.g. rows {bad.tolist()}) / 单位编码缺失，无法抽样。")
+        U = len(uids)
+        n_rows = len(scope)
+        first = np.empty(U, np.int64)
+        first[ucodes[::-1]] = np.arange(n_rows)[::-1]
+        if k == K and U != n_rows:
+            dup = unit_s.to_numpy()[np.flatnonzero(np.bincount(ucodes)[ucodes] > 1)[:5]]
+            raise PlanError(f"household_id is not unique in the registry (e.g. {list(dup)}) / 户编号重复。")
+        # each unit must lie within one parent unit
+        u_parent = parent_codes[first]
+        bad = u_parent[ucodes] != parent_codes
+        if bad.any():
+            ex = uids[np.unique(ucodes[bad])[:5]]
+            raise PlanError(f"units of '{st.unit}' lie in several '{plan.stages[k - 2].unit}' units "
+                            f"(e.g. {list(ex)}): stages must be nested / 各阶段单位须逐级嵌套。")
+        # strata: constant within unit
+        s_code_u = np.zeros(U, np.int64)
+        s_labels_u = np.full(U, "", dtype=object)
+        if st.strata:
+            parts = []
+            mult = 1
+            for col in st.strata:
+                vals = hh[col].take(scope)
+                c, uniq = pd.factorize(vals.astype("string").fillna(NA_LABEL), sort=True)
+                cu = c[first]
+                badrow = cu[ucodes] != c
+                if badrow.any():
+                    ex = uids[np.unique(ucodes[badrow])[:5]]
+                    raise PlanError(
+                        f"stratum column '{col}' varies within units of '{st.unit}' (e.g. {list(ex)}); a unit "
+                        f"must belong to one stratum / 分层变量在同一抽样单位内取值不一致。")
+                s_code_u = s_code_u * (len(uniq) + 1) + cu
+                mult *= len(uniq) + 1
+                parts.append(np.asarray(uniq, dtype=object)[cu])
+            s_labels_u = parts[0].astype(object)
+            for p in parts[1:]:
+                s_labels_u = s_labels_u + "/" + p.astype(object)
+        # groups = parent × stratum, codes in sorted order (row-order independent)
+        gkey = u_parent * (s_code_u.max() + 1) + s_code_u
+        gcodes, gkeys = pd.factorize(gkey, sort=True)
+        G = len(gkeys)
+        g_first = np.empty(G, np.int64)
+        g_first[gcodes[::-1]] = np.arange(U)[::-1]
+        g_stratum = s_labels_u[g_first]
+        g_parent_code = u_parent[g_first]
+        if parent_ids is None:
+            parent_label_u = np.full(U, "", dtype=object)
+        else:
+            parent_label_u = parent_ids[first]
+        g_parent = parent_label_u[g_first]
+        s_lab = np.where(g_stratum == "", "*", g_stratum).astype(object)
+        g_label = np.where(g_parent == "", s_lab, g_parent + "|" + s_lab).astype(object)
+        N_g = np.bincount(gcodes, minlength=G)
+        # size measure
+        size_u = None
+        if st.method in ("pps", "pps_systematic"):
+            if st.size == "households":
+                size_u = np.bincount(ucodes, minlength=U).astype(float)
+            elif st.size == "persons":
+                size_u = np.bincount(ucodes, weights=pd.to_numeric(hh["hh_size"].take(scope), errors="coerce")
+                                     .to_numpy(float), minlength=U)
+            else:
+                col = pd.to_numeric(hh[st.size].take(scope), errors="coerce").to_numpy(float)
+                if np.isnan(col).any():
+                    rows = np.flatnonzero(np.isnan(col))[:5]
+                    raise PlanError(f"size column '{st.size}' is missing or not numeric in "
+                                    f"{int(np.isnan(col).sum())} rows (e.g. household "
+                                    f"{list(hh['household_id'].take(scope).to_numpy()[rows])}) / 规模指标缺失。")
+                size_u = np.bincount(ucodes, weights=col, minlength=U)
+            from evalkit.sampling.pps import check_sizes
+            check_sizes(size_u, uids, f"stage '{st.unit}' (size '{st.size}')")
+        # sample size per group
+        n_g = _group_sizes(st, g_stratum, g_parent_code, N_g, size_u, gcodes, warn_msgs, k)
+        take_all = n_g > N_g
+        if take_all.any():
+            ex = [str(x) for x in g_label[take_all][:3]]
+            warn_msgs.append(f"stage {k} ({st.unit}): {int(take_all.sum())} strata have fewer units than the "
+                             f"sample size and are taken whole (e.g. {ex}) / {int(take_all.sum())} 个层单位数不足，全部抽取。")
+        n_g = np.minimum(n_g, N_g).astype(np.int64)
+        zero = (n_g == 0) & (N_g > 0)
+        if zero.any():
+            warn_msgs.append(f"stage {k} ({st.unit}): {int(zero.sum())} strata get no sample (n = 0), their "
+                             f"units cannot be drawn (e.g. {[str(x) for x in g_label[zero][:3]]}) / 样本量为 0 的层。")
+        # permanent random numbers and systematic starts
+        u = prn(pd.Series(uids), seed, f"stage{k}:{st.unit}")
+        start = None
+        sort_code = None
+        if st.method in ("systematic", "pps_systematic"):
+            start = prn(pd.Series(g_label.astype(str)), seed, f"start{k}:{st.unit}")
+            sort_code = _sort_codes(hh, st, scope, first, U)
+        sel = select_in_groups(st.method, gcodes, n_g, u, size=size_u, sort_code=sort_code, start=start,
+                               n_reserve=int(st.reserves) if k == K else 0, tiebreak=np.arange(U),
+                               exact_pi=st.exact_pi)
+        keep_u = sel.selected | (sel.reserve if k == K else False)
+        keep_rows = keep_u[ucodes]
+        # record (aligned with scope), then filter
+        for r in rec:
+            for key in r:
+                r[key] = r[key][keep_rows]
+        rc = ucodes[keep_rows]
+        rec.append({
+            "unit": np.asarray(uids, dtype=object)[rc],
+            "stratum": g_stratum[gcodes[rc]],
+            "group": g_label[gcodes[rc]],
+            "pi": sel.pi[rc],
+            "fpc": N_g[gcodes[rc]].astype(float),
+            "n": n_g[gcodes[rc]].astype(float),
+            "rank": sel.rank[rc],
+        })
+        if k == K:
+            final_reserve = sel.reserve[rc]
+        scope = scope[keep_rows]
+        parent_ids = rec[-1]["unit"].astype(str).astype(object)
+        parent_codes = rc.astype(np.int64)
+
+    out = _assemble(hh, scope, rec, final_reserve, plan)
+    fp = getattr(registry, "fingerprint", None)
+    manifest = {
+        "seed": seed,
+        "plan": plan.to_dict(),
+        "registry_fingerprint": fp,
+        "registry_households": int(len(hh)),
+        "evalkit_version": __version__,
+        "created": created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "n_main": int((out["role"] == "main").sum()),
+        "n_reserve": int((out["role"] == "reserve").sum()),
+        "warnings": warn_msgs,
+        "sample_hash": sample_hash(out),
+        "prn": "SipHash-2-4 keyed by BLAKE2b(seed, stage) over unit id (evalkit-prn/v1)",
+    }
+    for m in warn_msgs:
+        warnings.warn(m, PlanWarning, stacklevel=2)
+    return Sample(out, manifest=manifest, plan=plan)
+
+
+def _sort_codes(hh, st: Stage, scope, first, U) -> np.ndarray:
+    """Unit order for systematic methods: by the sort columns, then by unit id."""
+    keys = [np.arange(U)]  # unit codes are already sorted ids: final tiebreak
+    for col in reversed(st.sort):
+        vals = hh[col].take(scope)
+        c, _ = pd.factorize(vals.astype("string").fillna(""), sort=True)
+        keys.append(c[first])
+    order = np.lexsort(keys)
+    code = np.empty(U, np.int64)
+    code[order] = np.arange(U)
+    return code
+
+
+def _group_sizes(st: Stage, g_stratum, g_parent_code, N_g, size_u, gcodes, warn_msgs, k) -> np.ndarray:
+    """n per group from the stage's n / fraction / allocation, bounds applied."""
+    labels = np.where(g_stratum == "", "*", g_stratum).astype(str)
+    G = len(N_g)
+    if st.method == "all":
+        return N_g.astype(float)
+    min_n = _per_group(st.min_n, labels, 0, "min_n", st)
+    max_n = _per_group(st.max_n, labels, np.inf, "max_n", st)
+    if st.fraction is not None:
+        f = _per_group(st.fraction, labels, 0, "fraction", st)
+        n = np.ceil(f * N_g - 1e-9)
+        return np.clip(n, np.minimum(min_n, N_g), max_n)
+    if st.allocation == "fixed":
+        n = _per_group(st.n, labels, 0, "n", st)
+        return np.maximum(np.minimum(n, max_n), min_n)
+    # allocate a total per parent across its strata
+    pcodes, _ = pd.factorize(g_parent_code, sort=True)
+    P = int(pcodes.max()) + 1
+    measure = allocation_measure(st.allocation, N_g, labels, st.rates, st.power)
+    total = np.full(P, float(st.n))
+    cap_total = np.bincount(pcodes, weights=np.minimum(N_g, max_n), minlength=P)
+    short = total > cap_total
+    if short.any():
+        warn_msgs.append(f"stage {k} ({st.unit}): {int(short.sum())} parent units have fewer units than n={st.n}; "
+                         f"all are taken / 上级单位内单位数不足，全部抽取。")
+    order_key = pd.factorize(labels, sort=True)[0]
+    return allocate_grouped(pcodes, N_g, total, measure, min_n, max_n, order_key).astype(float)
+
+
+def _assemble(hh, rows, rec, final_reserve, plan) -> pd.DataFrame:
+    """Build Sample.households (contracts §5) with design columns (methodology §5)."""
+    cols = [c for c in BASE_COLUMNS if c in hh.columns]
+    extra = []
+    for st in plan.stages:
+        extra += [c for c in [*st.strata, *st.sort] if c not in cols and c not in extra and c in hh.columns]
+    out = hh[cols + extra].take(rows).reset_index(drop=True)
+    K = len(rec)
+    pis = np.vstack([r["pi"] for r in rec])
+    new = {}
+    for k, r in enumerate(rec, 1):
+        new[f"unit_{k}"] = pd.array(r["unit"].astype(str), dtype="string")
+        new[f"stratum_{k}"] = pd.array(np.where(r["stratum"] == "", "*", r["stratum"]).astype(str), dtype="string")
+        new[f"pi_{k}"] = r["pi"]
+        new[f"fpc_{k}"] = r["fpc"]
+    pi = np.prod(pis, axis=0)
+    new["pi"] = pi
+    new["weight"] = 1.0 / pi
+    last = rec[-1]
+    new["cell"] = pd.array(last["group"].astype(str), dtype="string")
+    new["rank"] = last["rank"].astype(np.int64)
+    new["role"] = np.where(final_reserve, "reserve", "main")
+    new["active"] = ~final_reserve
+    # design: first non-certainty stage is the PSU stage (ultimate cluster), methodology §5
+    noncert = pis < 1.0 - 1e-12
+    kstar = np.where(noncert.any(axis=0), noncert.argmax(axis=0), K - 1)
+    groups = np.vstack([r["group"].astype(str) for r in rec]).astype(object)
+    units = np.vstack([r["unit"].astype(str) for r in rec]).astype(object)
+    fpcs = np.vstack([r["fpc"] for r in rec])
+    idx = np.arange(len(rows))
+    new["design_stratum"] = pd.array(groups[kstar, idx].astype(str), dtype="string")
+    new["design_psu"] = pd.array(units[kstar, idx].astype(str), dtype="string")
+    equal_last = plan.stages[-1].method in ("srs", "systematic", "all")
+    exact_fpc = (kstar == K - 1) & (equal_last | ~noncert.any(axis=0))
+    new["design_fpc"] = np.where(exact_fpc, fpcs[kstar, idx], np.inf)
+    out = pd.concat([out, pd.DataFrame(new)], axis=1)
+    # deterministic order: main before reserve, then by stage units and rank
+    keys = [f"unit_{k}" for k in range(1, K)] + ["cell", "role", "rank", "household_id"]
+    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out
+
+
+def sample_hash(households: pd.DataFrame) -> str:
+    """sha256 over (household_id, role, rank, pi) sorted by household_id: what verify compares."""
+    cols = ["household_id", "role", "rank"]
+    df = households[cols].astype(str).copy()
+    df["pi"] = np.round(households["pi"].to_numpy(float), 12).astype(str)
+    df = df.sort_values("household_id", kind="stable")
+    h = hashlib.sha256()
+    h.update(json.dumps(df.to_numpy().tolist(), ensure_ascii=False).encode("utf-8"))
+    return h.hexdigest()
