@@ -656,7 +656,7 @@ def read_responses(paths, form=None, sample=None, *, village_form=None, qc: bool
     if shh is not None:
         design_cols = [c for c in shh.columns if c not in data.columns or c == "household_id"]
         data = data.merge(shh[design_cols], on="household_id", how="left", validate="one_to_one")
-        data = _final_weights(data, nonresp, shh)
+        data = _final_weights(data, shh, sample)
     if qc:
         from evalkit.questionnaire import quality
 
@@ -802,10 +802,11 @@ def _check_replacements(data, hh, status, shh, sample, headers):
                                           "in the sample", headers))
                 rej[i] = True
                 continue
-            if info.at[rep, "role"] != "main" or ("cell" in info.columns and info.at[rep, "cell"] != c):
+            # the replaced household is a main one, or a reserve that itself failed (a chain)
+            if "cell" in info.columns and info.at[rep, "cell"] != c:
                 found.append(_issue_frame(data.iloc[[i]], [True], "replaces", data["replaces"].iloc[[i]], "error",
                                           "replacement_rule", "替换户与被替换户不在同一抽样单元（村×户类型）/ a reserve "
-                                          "may only replace a main household of the same sampling cell", headers))
+                                          "may only replace a household of the same sampling cell", headers))
                 rej[i] = True
                 continue
             if rep in interviewed:
@@ -899,10 +900,16 @@ def _nonresponse(hh, status, data, shh) -> pd.DataFrame:
     return out.reindex(columns=NONRESPONSE_COLUMNS).sort_values("household_id").reset_index(drop=True)
 
 
-def _final_weights(data, nonresp, shh) -> pd.DataFrame:
-    """``weight_final``: from ``sample.respondent_design`` when the Sample provides it;
+def _final_weights(data, shh, sample) -> pd.DataFrame:
+    """``weight_final``: from ``sample.respondent_frame`` when the Sample provides it (the
+    sampling module's nonresponse adjustment, so Responses.design and the sample agree);
     otherwise the base weight scaled within each final-stage cell by
-    Σ(base weight of eligible sampled) ÷ Σ(base weight of respondents) (methodology §5)."""
+    Σ(base weight of main sampled) ÷ Σ(base weight of respondents) (methodology §5)."""
+    if hasattr(sample, "respondent_frame") and len(data):
+        frame = sample.respondent_frame(list(data["household_id"]))
+        keep = ["household_id", "weight_final"] + [c for c in ("nonresponse_class",) if c in frame.columns]
+        frame = frame[keep].assign(household_id=frame["household_id"].astype(str))
+        return data.merge(frame, on="household_id", how="left", validate="one_to_one")
     if "weight" not in shh.columns:
         return data
     cell = "cell" if "cell" in shh.columns else None
