@@ -54,9 +54,18 @@ def clopper_pearson(x, n, level=0.95):
     a = (1 - level) / 2
     x = np.asarray(x, float)
     n = np.asarray(n, float)
+    tiny = 1e-10   # shape parameters below this underflow in the beta quantile: bound is 0 / 1
+    x, n = np.broadcast_arrays(x, n)
+    lo = np.zeros(x.shape)
+    hi = np.ones(x.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(x <= 0, 0.0, stats.beta.ppf(a, x, n - x + 1))
-        hi = np.where(x >= n, 1.0, stats.beta.ppf(1 - a, x + 1, n - x))
+        m = x > tiny
+        lo[m] = stats.beta.ppf(a, x[m], n[m] - x[m] + 1)
+        m = (n - x) > tiny
+        hi[m] = stats.beta.ppf(1 - a, x[m] + 1, n[m] - x[m])
+    bad = ~np.isfinite(x) | ~np.isfinite(n)
+    lo[bad] = np.nan
+    hi[bad] = np.nan
     return lo, hi
 
 
@@ -102,8 +111,11 @@ def proportion_ci(p, se, df, n, method="logit", level=0.95):
             hi = special.expit(lg + q * s)
         elif method == "korn-graubard":
             neff = p * (1 - p) / se ** 2 * effective_n_factor(df, n, level)
-            lo = stats.beta.ppf(a, neff * p, neff * (1 - p) + 1)
-            hi = stats.beta.ppf(1 - a, neff * p + 1, neff * (1 - p))
+            x1, x2 = neff * p, neff * (1 - p)
+            # R qbeta(a, 0, b) = 0 and qbeta(1 − a, a, 0) = 1 (shape underflow at tiny p̂)
+            t = 1e-10
+            lo = np.where(x1 > t, stats.beta.ppf(a, np.where(x1 > t, x1, 1), x2 + 1), 0.0)
+            hi = np.where(x2 > t, stats.beta.ppf(1 - a, x1 + 1, np.where(x2 > t, x2, 1)), 1.0)
         elif method == "wilson":
             neff = p * (1 - p) / se ** 2
             q2 = q ** 2

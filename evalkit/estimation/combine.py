@@ -112,7 +112,7 @@ def linear_combination(design, terms, by=None, constant=0.0, level=0.95, clip=Fa
         if not valid.all() and not na_rm:
             bad = np.flatnonzero(~valid)
             raise DesignError(f"term {name}: {bad.size} missing values (first at data rows "
-                              f"{list(bad[:5] + 2)}); pass na_rm=True. 有缺失值。")
+                              f"{[int(r) + 2 for r in bad[:5]]}); pass na_rm=True. 有缺失值。")
         est, z, _, _, _ = point_and_influence(design, yv, xv, dom, D, "ratio" if x else "mean", valid)
         theta = theta + b * est
         z_all = z_all + b[dom] * z

@@ -121,7 +121,7 @@ class SurveyDesign:
                     rows = np.flatnonzero(df[c].isna().to_numpy())[:5]
                     raise DesignError(
                         f"column '{c}' ({role}) has {int(df[c].isna().sum())} missing values "
-                        f"(first at data rows {list(rows + 2)}, header = row 1). "
+                        f"(first at data rows {[int(r) + 2 for r in rows]}, header = row 1). "
                         f"设计变量 '{c}' 有缺失值；请补齐后再估计。")
         w = df[self.weight]
         if not pd.api.types.is_numeric_dtype(w) or pd.api.types.is_bool_dtype(w):
@@ -132,14 +132,14 @@ class SurveyDesign:
             bad = np.flatnonzero(~np.isfinite(wv) | (wv < 0))
             raise DesignError(
                 f"column '{self.weight}' (weight) has {bad.size} negative or infinite values, e.g. "
-                f"{wv[bad[0]]!r} at data row {bad[0] + 2} (header = row 1). 权数不能为负或无穷。")
+                f"{float(wv[bad[0]])!r} at data row {int(bad[0]) + 2} (header = row 1). 权数不能为负或无穷。")
         for c in self.fpc:
             if not pd.api.types.is_numeric_dtype(df[c]):
                 raise DesignError(f"column '{c}' (fpc) must be numeric, got {df[c].dtype}.")
             v = df[c].to_numpy(dtype=float)
             if (v <= 0).any():
                 i = int(np.flatnonzero(v <= 0)[0])
-                raise DesignError(f"column '{c}' (fpc) must be > 0; row {i + 2} has {v[i]!r}. "
+                raise DesignError(f"column '{c}' (fpc) must be > 0; row {i + 2} has {float(v[i])!r}. "
                                   "fpc（总体单位数或抽样比）必须为正。")
         if len(self.fpc) and len(self.psu) == 0 and len(self.fpc) > 1:
             raise DesignError("several fpc columns need as many psu columns (one per stage).")

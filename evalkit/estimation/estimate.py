@@ -70,7 +70,7 @@ def domains(design: SurveyDesign, by) -> tuple[np.ndarray, int, pd.DataFrame]:
             rows = np.flatnonzero(df[c].isna().to_numpy())[:5]
             raise DesignError(
                 f"by column '{c}' has {int(df[c].isna().sum())} missing values (data rows "
-                f"{list(rows + 2)}, header = row 1); every row must belong to a domain. Fill them "
+                f"{[int(r) + 2 for r in rows]}, header = row 1); every row must belong to a domain. Fill them "
                 f"(e.g. 'unknown') first. 分组变量 '{c}' 有缺失值，请先填补。")
     if len(by) == 1:
         codes, uniq = pd.factorize(df[by[0]], sort=True)
@@ -190,7 +190,7 @@ def estimate_design(design: SurveyDesign, y, denominator=None, by=None, ci_metho
             col = ycol if np.isnan(yv[bad[0]]) else xcol
             raise DesignError(
                 f"column '{col}' has {bad.size} missing values (first at data rows "
-                f"{list(bad[:5] + 2)}, header = row 1). Pass na_rm=True to estimate over the "
+                f"{[int(r) + 2 for r in bad[:5]]}, header = row 1). Pass na_rm=True to estimate over the "
                 f"answered rows (treated as a domain, not dropped from the design). "
                 f"变量 '{col}' 有缺失值；如需按已答样本估计请设 na_rm=True。")
         stat = "total" if statistic == "total" else ("ratio" if xcol else "mean")

@@ -34,7 +34,7 @@ def psu_structure(design):
     return u, psu_str, n_h, f_h
 
 
-def _jackknife(design, TY, TX, total, lonely):
+def _jackknife(design, TY, TX, total, lonely, CNT):
     """Replicate estimates (R, D), rscales (R,), scale for JKn (JK1 when unstratified)."""
     u, psu_str, n_h, f_h = psu_structure(design)
     H = n_h.size
@@ -54,6 +54,10 @@ def _jackknife(design, TY, TX, total, lonely):
         SX = np.zeros_like(SY)
         np.add.at(SX, psu_str, TX)
         den = X[None, :] + (SX[hs] - nh * TX[keep]) / (nh - 1)
+    # domain absent from a replicate ⇔ its rows all sit in the deleted PSU (exact, in counts:
+    # the subtraction above leaves ±1e-16 instead of 0, R's direct sums give 0 → NaN → dropped)
+    C = CNT.sum(axis=0)
+    present = (C[None, :] - CNT[keep]) > 0
     rscales = (f_h[hs] * (n_h[hs] - 1) / n_h[hs])
     scale = 1.0
     extra_num, extra_den, extra_rs = [], [], []
@@ -67,6 +71,7 @@ def _jackknife(design, TY, TX, total, lonely):
                 if not total:
                     extra_den.append((X - TX[inh].sum(axis=0)) * H / (H - 1))
                 extra_rs.append((H - 1) / H)
+                present = np.vstack([present, (C - CNT[inh].sum(axis=0))[None, :] > 0])
         elif lonely == "average":
             scale = psu_str.size / max(int(keep.sum()), 1)
     if extra_num:
@@ -75,11 +80,11 @@ def _jackknife(design, TY, TX, total, lonely):
             den = np.vstack([den, np.array(extra_den)])
         rscales = np.concatenate([rscales, extra_rs])
     with np.errstate(divide="ignore", invalid="ignore"):
-        theta = num if total else num / den
+        theta = num if total else np.where(present, num / den, np.nan)
     return theta, rscales, scale
 
 
-def _bootstrap(design, TY, TX, total, lonely, B, seed):
+def _bootstrap(design, TY, TX, total, lonely, B, seed, CNT):
     """Rao–Wu rescaling bootstrap (R type="subbootstrap"): n_h − 1 PSUs drawn with replacement."""
     if seed is None:
         raise DesignError("variance='bootstrap' needs seed= (an integer) so results can be "
@@ -104,7 +109,8 @@ def _bootstrap(design, TY, TX, total, lonely, B, seed):
     mult = np.where(lonely_h[psu_str][None, :], 1.0, counts * fac[None, :])
     num = mult @ TY
     with np.errstate(divide="ignore", invalid="ignore"):
-        theta = num if total else num / (mult @ TX)
+        theta = num if total else np.where((mult > 0).astype(float) @ CNT > 0,
+                                           num / (mult @ TX), np.nan)
     return theta, np.ones(B), 1.0 / (B - 1)
 
 
@@ -116,13 +122,15 @@ def variance(design, yv, xv, dom, D, stat, valid, kind="jackknife", replicates=N
     total = stat == "total"
     TY = _psu_domain_totals(u, dom, w * np.where(valid, yv, 0.0), P, D)
     TX = None if total else _psu_domain_totals(u, dom, w * np.where(valid, xv, 0.0), P, D)
+    counted = (w != 0) & (total | (np.where(valid, xv, 0.0) != 0))
+    CNT = _psu_domain_totals(u, dom, counted.astype(float), P, D)
     if kind == "jackknife":
-        theta, rscales, scale = _jackknife(design, TY, TX, total, lonely_psu)
+        theta, rscales, scale = _jackknife(design, TY, TX, total, lonely_psu, CNT)
     elif kind == "bootstrap":
         B = int(replicates or DEFAULT_BOOTSTRAP_REPLICATES)
         if B < 2:
             raise DesignError("replicates must be at least 2 for the bootstrap.")
-        theta, rscales, scale = _bootstrap(design, TY, TX, total, lonely_psu, B, seed)
+        theta, rscales, scale = _bootstrap(design, TY, TX, total, lonely_psu, B, seed, CNT)
     else:
         raise DesignError(f"unknown replicate variance {kind!r}")
     ok = np.isfinite(theta) & (rscales[:, None] > 0)     # R drops replicates giving NA
