@@ -86,7 +86,7 @@ def coverage_simulation(registry, n_reps: int = 100, seed: int = 1, villages_per
                         progress=None) -> pd.DataFrame:
     """Repeat sample → answers → ``county_exit_check`` + ``two_rates_one_degree``; return one row
     per (rep, indicator, domain) with estimate, CI, truth and whether the CI covers it."""
-    from evalkit.indicators.rates import county_exit_check, two_rates_one_degree
+    from evalkit.indicators.rates import ALL, county_exit_check
     from evalkit.indicators.rules import RuleSet
 
     truth = registry.true_rates()
@@ -98,18 +98,15 @@ def coverage_simulation(registry, n_reps: int = 100, seed: int = 1, villages_per
     for rep, s in enumerate(seeds):
         smp = draw_simple_sample(registry, int(s), villages_per_stratum, take)
         resp = responses_from_truth(registry, smp)
-        by = ["county_code"] if county else None
-        r3 = county_exit_check(resp, registry, rules, by="county_code" if county else None, level=level)
-        r2 = two_rates_one_degree(resp, rules, by=by, level=level, indicators=(
-            "identification_accuracy", "wrong_inclusion_rate", "exit_accuracy", "satisfaction"))
-        for res in (r2, r3):
-            t = res.table
-            cc = t["county_code"].astype("string") if "county_code" in t else pd.Series(pd.NA, index=t.index, dtype="string")
-            rows.append(pd.DataFrame({"rep": rep, "indicator": t["indicator"].to_numpy(),
-                                      "county_code": cc.to_numpy(), "estimate": t["estimate"].to_numpy(float),
-                                      "se": t["se"].to_numpy(float), "ci_low": t["ci_low"].to_numpy(float),
-                                      "ci_high": t["ci_high"].to_numpy(float), "ci_method": t["ci_method"].to_numpy(),
-                                      "decision": t["decision"].to_numpy(), "n_households": t["n_households"].to_numpy()}))
+        res = county_exit_check(resp, registry, rules, by="county_code" if county else None, level=level,
+                                indicators=ALL)
+        t = res.table
+        cc = t["county_code"].astype("string") if "county_code" in t else pd.Series(pd.NA, index=t.index, dtype="string")
+        rows.append(pd.DataFrame({"rep": rep, "indicator": t["indicator"].to_numpy(),
+                                  "county_code": cc.to_numpy(), "estimate": t["estimate"].to_numpy(float),
+                                  "se": t["se"].to_numpy(float), "ci_low": t["ci_low"].to_numpy(float),
+                                  "ci_high": t["ci_high"].to_numpy(float), "ci_method": t["ci_method"].to_numpy(),
+                                  "decision": t["decision"].to_numpy(), "n_households": t["n_households"].to_numpy()}))
         if progress:
             progress(rep, time.perf_counter() - t0)
     out = pd.concat(rows, ignore_index=True)
@@ -132,8 +129,16 @@ def summarise(sim: pd.DataFrame) -> pd.DataFrame:
         bias = d["estimate"] - d["truth"]
         by_dom = d.groupby(d["county_code"].fillna("P"))
         # bias test per domain: mean error / (sd / sqrt(R)); report the largest |z|
-        z = by_dom.apply(lambda x: (x["estimate"] - x["truth"]).mean()
-                         / max((x["estimate"].std(ddof=1) / np.sqrt(len(x))), 1e-12), include_groups=False)
+        def zscore(x):
+            err = (x["estimate"] - x["truth"]).mean()
+            sd = x["estimate"].std(ddof=1)
+            if not sd > 1e-9:  # estimates never varied (no event ever sampled): use the reported SE
+                sd = x["se"].mean()
+            if abs(err) < 1e-12:
+                return 0.0
+            return err / (sd / np.sqrt(len(x))) if sd > 1e-9 else np.nan
+
+        z = by_dom.apply(zscore, include_groups=False)
         cov_dom = by_dom["covered"].mean()
         rows.append({"indicator": ind, "level": lev, "domains": by_dom.ngroups, "reps": int(by_dom.size().max()),
                      "truth_mean": d["truth"].mean(), "estimate_mean": d["estimate"].mean(),
