@@ -24,6 +24,7 @@ from evalkit.registry import validate as V
 
 _TABLES = {"households": schema.HOUSEHOLD_COLUMNS, "members": schema.MEMBER_COLUMNS}
 _STR = aliases._str_dtype()
+_DATE = pd.Series([pd.Timestamp("2000-01-01")]).dtype  # datetime64[us] on pandas 3, [ns] before
 
 
 # ======================================================================================
@@ -482,10 +483,10 @@ def _to_date(s: pd.Series):
     """Dates from text such as 1990-01-31, 1990/1/31, 19900131, 1990年1月31日, 1990.01
     (→ 1 January… first of the month) or Excel day numbers; (Series, bad mask)."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return s.astype("datetime64[ns]"), np.zeros(len(s), bool)
+        return s.astype(_DATE), np.zeros(len(s), bool)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     parsed = [_parse_date_text(u) for u in uniques]
-    vals = pd.array([pd.NaT if p is None else p for p in parsed] + [pd.NaT], dtype="datetime64[ns]")
+    vals = pd.array([pd.NaT if p is None else p for p in parsed] + [pd.NaT], dtype=_DATE)
     bad_u = np.array([p is not None and pd.isna(p) for p in parsed] + [False])
     idx = np.where(codes < 0, len(uniques), codes)
     return pd.Series(vals.take(idx), index=s.index, name=s.name), bad_u[idx]

@@ -299,6 +299,20 @@ def duplicated_all(s: pd.Series) -> np.ndarray:
     return out
 
 
+def isin(s: pd.Series, values) -> np.ndarray:
+    """``s.isin(values)`` as a boolean array; for arrow-backed strings against a large set
+    (e.g. household IDs) it runs in pyarrow (pandas loops in Python there)."""
+    arr = _arrow(s)
+    if arr is not None and isinstance(values, pd.Series) and len(values) > 64:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        vals = pd.Series(values.dropna().unique(), dtype=object).astype(str)
+        vset = pa.array(vals.to_numpy(dtype=object), type=arr.type)
+        return pc.fill_null(pc.is_in(arr, value_set=vset), False).to_numpy()
+    return s.isin(values).to_numpy(bool)
+
+
 _POW10 = np.array([10 ** k for k in range(13)], dtype=np.int64)
 
 
@@ -712,7 +726,7 @@ def check_member_household(households, members=None, source=None) -> pd.DataFram
     if members is None or "household_id" not in members.columns:
         return empty_issues()
     hid = members["household_id"]
-    known = hid.isin(households["household_id"]).to_numpy(bool)
+    known = isin(hid, households["household_id"])
     bad = ~known
     msg = np.where(hid.isna().to_numpy()[bad], "成员的户编号为空 / member has no household ID",
                    "成员的户编号不在户表中 / member's household ID is not in the household table")
@@ -742,7 +756,7 @@ def check_head_count(households, members=None, source=None) -> pd.DataFrame:
         return empty_issues()
     heads = members.loc[members["relation"].eq("head").fillna(False).to_numpy(bool), "household_id"]
     nh = households["household_id"].map(heads.value_counts()).fillna(0).to_numpy()
-    has_members = households["household_id"].isin(members["household_id"]).to_numpy(bool)
+    has_members = isin(households["household_id"], members["household_id"])
     bad = has_members & (nh != 1)
     msg = ("成员表中户主人数为 " + pd.Series(nh[bad]).map("{:.0f}".format).to_numpy(dtype=object)
            + "，应为1 / the member list should have exactly one head")
@@ -784,17 +798,24 @@ def check_age_schooling(households, members=None, source=None, year=None,
                         reference_date=None) -> pd.DataFrame:
     """Age vs schooling: a member aged 6–15 (义务教育阶段, ``schema.COMPULSORY_AGES``) at the
     reference date recorded as 失学辍学 or 非在校生 — warning (送教上门 and 因身体原因不具备学习
-    条件 are accepted). Birth after the reference date or age above 120 — error.
-    Reference date: ``reference_date``, else 31 December of ``year``, else today."""
+    条件 are accepted). Birth after ``reference_date`` (or, when only ``year`` is known,
+    after 31 December of the following year: fieldwork runs into it) or age above 120 — error.
+    Ages at ``reference_date``, else 31 December of ``year``, else today."""
     if members is None:
         return empty_issues()
     ref = _reference_date(year, reference_date)
     age = ages(members, ref)
     lo, hi = schema.COMPULSORY_AGES
-    out = [make_issues(members, (age < 0) | (age > 120), source=source, table_name="members",
+    # births after the snapshot are impossible; with only a year known the survey may run
+    # into the next year, so the limit is then 31 December of the following year
+    limit = pd.Timestamp(reference_date) if reference_date is not None else (
+        pd.Timestamp(f"{int(year) + 1}-12-31") if year is not None else ref)
+    future = (_birth(members) > limit).to_numpy(bool)
+    out = [make_issues(members, future | (age > 120), source=source, table_name="members",
                        column="birth_date" if "birth_date" in members.columns else "id_number",
                        severity="error", check="birth_date_invalid",
-                       message=f"出生日期不合理（晚于{ref.date()}或年龄超过120岁）/ implausible birth date")]
+                       message=f"出生日期不合理（晚于{limit.date()}或年龄超过120岁）/ implausible birth date "
+                               f"(after {limit.date()} or older than 120)")]
     if "schooling" in members.columns:
         bad = ((age >= lo) & (age <= hi)
                & members["schooling"].isin(["dropout", "not_student"]).to_numpy(bool))

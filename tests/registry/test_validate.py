@@ -375,3 +375,17 @@ def test_admin_ints():
     s = pd.Series(["520102001001", "52010200100", None, "+52010200100", "052010200100", "5201020010a1"])
     np.testing.assert_array_equal(V.admin_ints(s), [520102001001, -1, -1, -1, -1, -1])
     np.testing.assert_array_equal(V.admin_ints(pd.Series([520102001001, 5201])), [520102001001, -1])
+
+
+def test_birth_limit_with_year_only_allows_fieldwork_in_the_next_year():
+    mem = pd.DataFrame({"person_id": ["a", "b"], "household_id": "H1",
+                        "birth_date": pd.to_datetime(["2020-01-05", "2021-01-02"])})
+    got = one(V.check_age_schooling(None, mem, {"members": "m.csv"}, year=2019), "birth_date_invalid")
+    assert got["row"].tolist() == [3]  # born after 2020-12-31
+
+
+def test_isin_against_a_large_set_matches_pandas():
+    ids = pd.Series([f"H{i}" for i in range(500)] + [None])
+    ref = pd.Series([f"H{i}" for i in range(0, 1000, 2)])
+    np.testing.assert_array_equal(V.isin(ids, ref), ids.isin(ref).to_numpy(bool))
+    assert V.isin(ids, ref).sum() == 250
