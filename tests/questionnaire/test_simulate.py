@@ -122,3 +122,26 @@ def test_injected_errors_are_all_found(world, tmp_path):
     s = r.summary().counts.set_index("table")
     assert s["balanced"].all()
     assert s.at["household", "rejected"] == log["id_typo"] + log["duplicate"] + 2 * log["conflict"]
+
+
+def test_cli_ingest_writes_the_workbook_and_fails_strict_on_errors(world, tmp_path, capsys):
+    from evalkit.cli import main
+
+    reg, sample = world
+    sample.save(tmp_path / "sample")
+    ek.simulate_fieldwork(sample, reg, tmp_path / "exports", seed=4, error_rate=0.1)
+    rc = main(["ingest", str(tmp_path / "exports"), "--sample", str(tmp_path / "sample"),
+               "--out", str(tmp_path / "out"), "--strict"])
+    printed = capsys.readouterr().out
+    assert rc == 1 and "balanced" in printed and "issues by check" in printed
+    issues = pd.read_csv(tmp_path / "out" / "issues.csv", encoding="utf-8-sig", dtype=str)
+    r = ek.read_responses(tmp_path / "exports", sample=ek.load_sample(tmp_path / "sample"))
+    assert len(issues) == len(r.issues) and (issues["severity"] == "error").any()
+    data = pd.read_parquet(tmp_path / "out" / "data.parquet")
+    assert len(data) == len(r.data)
+    assert set(pd.ExcelFile(tmp_path / "out" / "responses.xlsx").sheet_names) == {
+        "data", "members", "issues", "rejected", "nonresponse", "reconciliation"}
+    clean = tmp_path / "clean"
+    ek.simulate_fieldwork(sample, reg, clean, seed=4, error_rate=0.0)
+    assert main(["ingest", str(clean), "--sample", str(tmp_path / "sample"), "--out", str(tmp_path / "o2"),
+                 "--strict"]) == 0
