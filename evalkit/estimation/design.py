@@ -57,6 +57,7 @@ class Stage:
     N_g: np.ndarray          # (G,) population units (inf when no fpc)
     f_g: np.ndarray          # (G,) 1 - n/N (R: (N-n)/N), 1 without fpc
     mult_g: np.ndarray       # (G,) product of ancestors' sampling fractions n/N
+    group_start: np.ndarray  # (G,) index of each group's first unit (units contiguous per group)
     parent_g: np.ndarray     # (G,) parent unit code at stage k-1 (0 at stage 0)
     n_parents: int
     labels_g: pd.DataFrame   # (G,) stratum label (and parent) for messages
@@ -207,8 +208,10 @@ class SurveyDesign:
             parent_g = (np.zeros(G, np.int64) if parent_path is None
                         else parent_path[first_row_of_group])
             n_par = 1 if parent_path is None else int(parent_path.max()) + 1
+            group_start = np.searchsorted(unit_group, np.arange(G))
             out.append(Stage(k=k, row_unit=unit, row_group=group, unit_group=unit_group,
                              n_units=U, n_groups=G, n_g=n_g, N_g=N_g, f_g=f_g, mult_g=mult_g,
+                             group_start=group_start,
                              parent_g=parent_g, n_parents=n_par,
                              labels_g=pd.DataFrame({"first_row": first_row_of_group})))
             # multiplier for the next stage: this stage's sampling fraction n/N of the group

@@ -128,25 +128,36 @@ def domain_df(design: SurveyDesign, dom: np.ndarray, D: int, rows: np.ndarray) -
 
 # ---------------------------------------------------------------------------- core
 def point_and_influence(design, yv, xv, dom, D, statistic, valid):
-    """Domain estimates and per-row influence values z (weighted), plus the pieces for deff."""
-    w = design.weights * valid
-    yv = np.where(valid, yv, 0.0)
-    xv = np.where(valid, xv, 0.0)
-    Y = np.bincount(dom, weights=w * yv, minlength=D)
-    X = np.bincount(dom, weights=w * xv, minlength=D)
+    """Domain estimates, per-row influence values z (weighted), deff residuals r, W, X.
+
+    Mean/ratio: z_i = w_i (y_i − R_d x_i) / X̂_d (R svymean/svyratio); total: z_i = w_i y_i.
+    ``xv=None`` means x ≡ 1 (a mean); ``valid=None`` means every row is valid.
+    """
+    w = design.weights
+    if valid is not None:
+        w = w * valid
+        yv = np.where(valid, yv, 0.0)
+        if xv is not None:
+            xv = np.where(valid, xv, 0.0)
+    wy = w * yv
+    Y = np.bincount(dom, weights=wy, minlength=D)
     W = np.bincount(dom, weights=w, minlength=D)
     with np.errstate(divide="ignore", invalid="ignore"):
         if statistic == "total":
             est = Y
-            z = w * yv
-            r = yv - (Y / W)[dom]           # svyvar centring of y in the domain
+            z = wy
+            r = yv - (Y / W)[dom]           # svyvar centres y within the domain
         else:
+            X = W if xv is None else np.bincount(dom, weights=w * xv, minlength=D)
             est = Y / X
-            r = np.where(valid, (yv - est[dom] * xv) / X[dom], 0.0)
+            inv = 1.0 / X
+            r = (yv - est[dom]) if xv is None else (yv - est[dom] * xv)
+            r *= inv[dom]
+            if valid is not None:
+                r = np.where(valid, r, 0.0)
             z = w * r
-            rbar = np.bincount(dom, weights=w * r, minlength=D) / W
-            r = r - rbar[dom]
-    z = np.where(valid, z, 0.0)
+            # Σ w r = 0 in the domain by construction, so svyvar's centring of r is omitted
+    X = Y if statistic == "total" else X
     return est, z, r, W, X
 
 
@@ -183,9 +194,10 @@ def estimate_design(design: SurveyDesign, y, denominator=None, by=None, ci_metho
     for i, ycol in enumerate(ys):
         xcol = dens[i] if dens else None
         yv = _numeric(design, ycol, "y")
-        xv = _numeric(design, xcol, "denominator") if xcol else np.ones(n_rows)
-        valid = ~(np.isnan(yv) | np.isnan(xv))
-        if not valid.all() and not na_rm:
+        xv = _numeric(design, xcol, "denominator") if xcol else None
+        valid = ~np.isnan(yv) if xv is None else ~(np.isnan(yv) | np.isnan(xv))
+        all_valid = bool(valid.all())
+        if not all_valid and not na_rm:
             bad = np.flatnonzero(~valid)
             col = ycol if np.isnan(yv[bad[0]]) else xcol
             raise DesignError(
@@ -194,29 +206,32 @@ def estimate_design(design: SurveyDesign, y, denominator=None, by=None, ci_metho
                 f"answered rows (treated as a domain, not dropped from the design). "
                 f"变量 '{col}' 有缺失值；如需按已答样本估计请设 na_rm=True。")
         stat = "total" if statistic == "total" else ("ratio" if xcol else "mean")
-        is_prop = _is_proportion(yv[valid], xv[valid], stat)
+        is_prop = (_is_proportion(yv, xv, stat) if all_valid
+                   else _is_proportion(yv[valid], None if xv is None else xv[valid], stat))
         if stat != "total" and method != "wald" and not is_prop:
             what = (f"0 ≤ {ycol} ≤ {xcol} on every row" if xcol else f"'{ycol}' to be 0/1")
             raise DesignError(
                 f"ci_method='{method}' is for proportions and needs {what}; '{ycol}' is not. "
                 "Use ci_method='wald' for means of amounts. 该置信区间方法只适用于比例（0/1 变量），"
                 "数值变量请用 ci_method='wald'。")
-        est, z, r, W, X = point_and_influence(design, yv, xv, dom, D, stat, valid)
+        vmask = None if all_valid else valid
+        est, z, r, W, X = point_and_influence(design, yv, xv, dom, D, stat, vmask)
         if variance == "taylor":
-            var = taylor.variance(design, z, dom, D, lonely, in_domain=valid)
+            var = taylor.variance(design, z, dom, D, lonely, in_domain=vmask)
         else:
             from evalkit.estimation import replicate
-            var = replicate.variance(design, yv, xv, dom, D, stat, valid, kind=variance,
+            var = replicate.variance(design, yv, np.ones(n_rows) if xv is None else xv, dom, D,
+                                     stat, valid, kind=variance,
                                      replicates=replicates, seed=seed, lonely_psu=lonely,
                                      mse=mse, estimate=est)
         se = np.sqrt(np.maximum(var, 0.0))
-        n = np.bincount(dom[valid], minlength=D).astype(float)
-        wpos = valid & (design.weights != 0)
-        nobs = np.bincount(dom[wpos], minlength=D).astype(float)
-        dfd = domain_df(design, dom, D, valid)
+        n, nobs, dfd = _domain_counts(design, by, dom, D, None if all_valid else valid)
         with np.errstate(divide="ignore", invalid="ignore"):
             if deff:
-                ss = np.bincount(dom, weights=design.weights * valid * r ** 2, minlength=D)
+                wr2 = (z * r) if stat != "total" else (design.weights * r * r)
+                if not all_valid:
+                    wr2 = np.where(valid, wr2, 0.0)
+                ss = np.bincount(dom, weights=wr2, minlength=D)
                 vsrs = W * ss / (nobs - 1)
                 if deff == "noreplace":
                     vsrs = vsrs * (W - nobs) / W
@@ -247,7 +262,21 @@ def estimate_design(design: SurveyDesign, y, denominator=None, by=None, ci_metho
     return res
 
 
-def _is_proportion(y: np.ndarray, x: np.ndarray, stat: str) -> bool:
+def _domain_counts(design, by, dom, D, valid):
+    """(rows, rows with weight ≠ 0, df) per domain; cached on the design when all rows count."""
+    if valid is None:
+        cache = design.__dict__.setdefault("_count_cache", {})
+        key = tuple(_as_list(by))
+        if key not in cache:
+            cache[key] = _domain_counts(design, by, dom, D, np.ones(design.n, bool))
+        return cache[key]
+    n = np.bincount(dom[valid], minlength=D).astype(float)
+    wpos = valid & (design.weights != 0)
+    nobs = np.bincount(dom[wpos], minlength=D).astype(float)
+    return n, nobs, domain_df(design, dom, D, valid)
+
+
+def _is_proportion(y: np.ndarray, x, stat: str) -> bool:
     if stat == "mean":
         return bool(np.all((y == 0) | (y == 1)))
     if stat == "ratio":

@@ -9,39 +9,51 @@ Formulas: docs/methodology/estimation.md §2.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from evalkit.errors import DesignError
 
-#: largest dense (units × domains) table built with bincount; beyond it, sort-based keys
-DENSE_LIMIT = 20_000_000
-
-
-def _keyed_sum(keys: np.ndarray, size: int, weights=None):
-    """Sums of ``weights`` (or counts) by integer key in [0, size): (unique keys, sums)."""
-    if size <= DENSE_LIMIT:
-        s = np.bincount(keys, weights=weights, minlength=size)
-        return None, s
-    uk, inv = np.unique(keys, return_inverse=True)
-    return uk, np.bincount(inv.ravel(), weights=weights, minlength=uk.size)
-
+#: dense (units × domains) tables are used up to this many cells per data row (and at least
+#: DENSE_MIN_CELLS); beyond, only the (unit, domain) pairs holding rows are tabulated
+DENSE_CELLS_PER_ROW = 4
+DENSE_MIN_CELLS = 4096
 
 def _unit_domain_totals(unit: np.ndarray, dom: np.ndarray, z: np.ndarray, U: int, D: int):
     """Totals of z per (unit, domain) pair that has rows: (pair unit, pair domain, total)."""
-    if D == 1:
-        t = np.bincount(unit, weights=z, minlength=U)
-        return np.arange(U), np.zeros(U, np.int64), t
     if U == unit.size:  # one row per unit (e.g. households): the rows are the pairs
         return unit, dom, z
     key = unit * D + dom
-    size = U * D
-    if size <= DENSE_LIMIT and size <= 64 * unit.size + 1024:
-        t = np.bincount(key, weights=z, minlength=size)
-        cnt = np.bincount(key, minlength=size)
-        nz = np.flatnonzero(cnt)
-        return nz // D, nz % D, t[nz]
-    uk, inv = np.unique(key, return_inverse=True)
-    t = np.bincount(inv.ravel(), weights=z, minlength=uk.size)
-    return uk // D, uk % D, t
+    codes, uniq = pd.factorize(key, sort=False)   # hash, O(n); order is irrelevant here
+    t = np.bincount(codes, weights=z, minlength=uniq.size)
+    return uniq // D, uniq % D, t
+
+
+def _stage_ss(st, z, dom, D, lonely_g, adjust: bool, n_rows: int) -> np.ndarray:
+    """(G, D) sums over units of (unit total − group mean)², the core of svyrecvar's onestrat.
+
+    Dense (units × domains) table when it is small (≤ 4 cells per row); otherwise only the
+    (unit, domain) pairs that hold rows, with the absent pairs' m² added back exactly.
+    """
+    U, G = st.n_units, st.n_groups
+    if U * D <= max(DENSE_CELLS_PER_ROW * n_rows, DENSE_MIN_CELLS):
+        key = st.row_unit * D + dom if D > 1 else st.row_unit
+        T = np.bincount(key, weights=z, minlength=U * D).reshape(U, D)
+        starts = st.group_start
+        m = np.add.reduceat(T, starts, axis=0) / st.n_g[:, None]
+        if adjust:
+            m[lonely_g] = 0.0   # lonely PSU deviates from the grand mean (0), not its own
+        T -= m[st.unit_group]
+        T *= T
+        return np.add.reduceat(T, starts, axis=0)
+    pu, pd_, pt = _unit_domain_totals(st.row_unit, dom, z, U, D)
+    pg = st.unit_group[pu]
+    gkey = pg * D + pd_
+    m = _group_domain_table(gkey, pt, G, D) / st.n_g[:, None]
+    if adjust:
+        m[lonely_g] = 0.0
+    K = _group_domain_table(gkey, None, G, D)
+    dev2 = (pt - m[pg, pd_]) ** 2
+    return _group_domain_table(gkey, dev2, G, D) + (st.n_g[:, None] - K) * m ** 2
 
 
 def _group_domain_table(keys: np.ndarray, vals, G: int, D: int) -> np.ndarray:
@@ -63,8 +75,6 @@ def variance(design, z: np.ndarray, dom: np.ndarray, D: int, lonely_psu: str | N
     lonely = lonely_psu or design.lonely_psu
     z = np.asarray(z, dtype=float)
     dom = np.asarray(dom, dtype=np.int64)
-    if in_domain is None:
-        in_domain = np.ones(z.size, bool)
     V = np.zeros(D)
     for st in design.stages:
         G = st.n_groups
@@ -76,16 +86,7 @@ def variance(design, z: np.ndarray, dom: np.ndarray, D: int, lonely_psu: str | N
                 f"{st.k + 1}: {labels[:10]}. Variance cannot be estimated there. Merge strata, or "
                 "choose lonely_psu='adjust' | 'average' | 'remove' | 'certainty'. "
                 "存在只有一个初级抽样单元的层，请合并层或指定 lonely_psu。")
-        pu, pd_, pt = _unit_domain_totals(st.row_unit, dom, z, st.n_units, D)
-        pg = st.unit_group[pu]
-        gkey = pg * D + pd_
-        S1 = _group_domain_table(gkey, pt, G, D)
-        m = S1 / st.n_g[:, None]
-        if lonely == "adjust":
-            m[lonely_g] = 0.0   # lonely PSU deviates from the grand mean (0), not its own
-        K = _group_domain_table(gkey, None, G, D)
-        dev2 = (pt - m[pg, pd_]) ** 2
-        SS = _group_domain_table(gkey, dev2, G, D) + (st.n_g[:, None] - K) * m ** 2
+        SS = _stage_ss(st, z, dom, D, lonely_g, lonely == "adjust", z.size)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(st.n_g > 1, st.f_g * st.n_g / (st.n_g - 1), st.f_g)
         scale = np.where(st.f_g < 1e-7, 0.0, scale) * st.mult_g
@@ -95,7 +96,7 @@ def variance(design, z: np.ndarray, dom: np.ndarray, D: int, lonely_psu: str | N
         if lonely == "average" and lonely_g.any():
             # R onestage: sum over strata with >1 PSU, times #strata / #ok strata, counted
             # among the strata (under the same parent unit) that hold domain members.
-            rows = np.flatnonzero(in_domain)
+            rows = np.flatnonzero(in_domain) if in_domain is not None else np.arange(z.size)
             pres = _group_domain_table(st.row_group[rows] * D + dom[rows], None, G, D) > 0
             contrib[lonely_g] = 0.0
             par_key = st.parent_g[:, None] * D + np.arange(D)[None, :]

@@ -247,3 +247,18 @@ def test_lonely_options(lonely, ref, opt):
     check(des.estimate("y", variance="jackknife"), ref, f"lonely_{opt}_jkn", "y")
     desf = ek.SurveyDesign(lonely, weight="w", strata="stratum", psu="psu", fpc="N1", lonely_psu=opt)
     check(desf.estimate("y"), ref, f"lonely_{opt}_fpc", "y")
+
+
+def test_sparse_pair_path_gives_the_same_answers(synth, clus2, lonely, ref, monkeypatch):
+    """Large designs tabulate only (unit, domain) pairs; force that path on the R cases."""
+    from evalkit.estimation import taylor
+    monkeypatch.setattr(taylor, "DENSE_CELLS_PER_ROW", 0)
+    monkeypatch.setattr(taylor, "DENSE_MIN_CELLS", 0)
+    des = ek.SurveyDesign(synth, weight="w", strata="stratum", psu="psu")
+    check(des.estimate("y", by="d")[lambda r: r.d != "D"], ref, "synth_by", "y", by="d")
+    check(des.estimate("yp", denominator="x", by="d"), ref, "synth_by_ratio", "yp/x", by="d")
+    des = ek.SurveyDesign(clus2, weight="pw", psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    check(des.estimate("api00", by="stype", ci_method="wald"), ref, "clus2_fpc_by", "api00", by="stype")
+    for opt in ("adjust", "average"):
+        des = ek.SurveyDesign(lonely, weight="w", strata="stratum", psu="psu", lonely_psu=opt)
+        check(des.estimate("y", by="d"), ref, f"lonely_{opt}_by", "y", by="d")
