@@ -194,8 +194,11 @@ def _rate_rows(hh, spec, code, by, level, ci_method, dom_codes, dom_frame, n_dom
     method = normalise_method(ci_method or default_ci_method(code))
     # effective count for the exact bound at 0 or 1 events: households in the population,
     # divided by the design effect of the same rate measured where events occur (deff_ref)
-    n_eff = n_hh / max(1.0, deff_ref) if deff_ref is not None and np.isfinite(deff_ref) else n_hh
-    lo, hi, _ = proportion_ci(p, se, df, np.maximum(n_eff, 1e-9), method=method, level=level)
+    lo, hi, boundary = proportion_ci(p, se, df, np.maximum(n_hh, 1e-9), method=method, level=level)
+    if deff_ref is not None and np.isfinite(deff_ref) and deff_ref > 1 and boundary.any():
+        n_eff = np.maximum(n_hh / deff_ref, 1e-9)
+        lo_b, hi_b, _ = proportion_ci(p, se, df, n_eff, method=method, level=level)
+        lo, hi = np.where(boundary, lo_b, lo), np.where(boundary, hi_b, hi)
     lo = np.where(n_hh > 0, lo, np.nan)
     hi = np.where(n_hh > 0, hi, np.nan)
     # household-level design effect of this rate (used as deff_ref for zero-event domains)
@@ -298,24 +301,25 @@ def compute(hh: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame | 
     ci = spec.get("ci_method")
     tables, extras = [], []
     des = _work_design(hh, design, by_full)
+    deff_ref: dict = {}
     for by in levels:
         dom_codes, dom_frame, n_dom = _domains(hh, by)
         parts = {}
-        deff_ref = spec.get("_deff_ref", {})
+        use_ref = deff_ref if by else {}  # zero-event bound borrows the province design effect
         for code in spec["indicators"]:
             if code == "poverty_incidence":
                 continue
             m = ci.get(code) if isinstance(ci, dict) else ci
             parts[code] = _rate_rows(hh, des, code, by, level, m, dom_codes, dom_frame, n_dom,
-                                     deff_ref.get(code))
+                                     use_ref.get(code))
             if not by:  # province-level design effect → bound for zero-event domains
                 dh = parts[code][1]["deff_household"].iloc[0]
-                spec.setdefault("_deff_ref", {})[code] = float(dh) if np.isfinite(dh) else 1.0
+                deff_ref[code] = float(dh) if np.isfinite(dh) else 1.0
         if "poverty_incidence" in spec["indicators"]:
             for need in ("missed_rate", "wrong_exit_rate"):
                 if need not in parts:
                     parts[need] = _rate_rows(hh, des, need, by, level, None, dom_codes, dom_frame, n_dom,
-                                             deff_ref.get(need))
+                                             use_ref.get(need))
             tot = spec.get("totals")
             if tot is None:
                 raise RuleError("综合贫困发生率需要登记库人口总数 / poverty_incidence needs registry totals: "
