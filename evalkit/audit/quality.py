@@ -19,9 +19,38 @@ from evalkit.audit import _common as C
 from evalkit.registry import schema
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-AUDIT_CHECK_LABELS = {
+# display labels of checks (the rules' messages carry row-specific values)
+CHECK_LABELS = {
     "income_outlier_high": "人均纯收入异常偏高（县内同类户比较）/ per-capita income unusually high within county",
     "income_outlier_low": "人均纯收入异常偏低（县内同类户比较）/ per-capita income unusually low within county",
+    "household_id_missing": "户编号为空 / household ID empty",
+    "duplicate_household_id": "户编号重复 / duplicate household ID",
+    "registry_status_invalid": "贫困户属性无效 / invalid registry status",
+    "admin_code_invalid": "行政区划代码无效 / invalid administrative code",
+    "admin_nesting": "行政区划代码层级不符 / administrative codes not nested",
+    "village_type_inconsistent": "同村村类型不一致 / village type inconsistent",
+    "code_invalid": "代码不在代码表中 / code not in the code list",
+    "hh_size_missing": "家庭人口数为空 / household size missing",
+    "hh_size_range": "家庭人口数超出范围 / household size out of range",
+    "exit_year_missing": "已脱贫户缺少脱贫年度 / exited without exit year",
+    "exit_year_unexpected": "非已脱贫户有脱贫年度 / exit year on a non-exited household",
+    "exit_before_registration": "脱贫年度早于识别年度 / exit year before registration year",
+    "exit_year_range": "脱贫年度超出范围 / exit year out of range",
+    "income_negative": "人均纯收入为负 / negative per-capita income",
+    "income_components": "各项收入之和与人均纯收入×人口不符 / income components ≠ total",
+    "monitoring_status": "监测类别与贫困户属性不符 / monitoring category vs status",
+    "person_id_missing": "人员编号为空 / person ID empty",
+    "duplicate_person_id": "人员编号重复 / duplicate person ID",
+    "member_without_household": "成员所在户不存在 / member of an unknown household",
+    "hh_size_mismatch": "家庭人口数与成员表人数不符 / household size ≠ members listed",
+    "head_count": "户主人数不为1 / not exactly one household head",
+    "id_number_invalid": "身份证号校验不通过 / ID number fails GB 11643",
+    "person_in_two_households": "同一人出现在多户（疑似拆户/空挂户）/ same person in several households",
+    "duplicate_person_in_household": "同一户内身份证号重复 / same ID twice in a household",
+    "birth_date_invalid": "出生日期无效 / invalid birth date",
+    "age_schooling": "义务教育阶段儿童未在校 / child of compulsory age not in school",
+    "id_birth_mismatch": "身份证号与出生日期不符 / ID number vs birth date",
+    "id_sex_mismatch": "身份证号与性别不符 / ID number vs sex",
 }
 
 
@@ -172,7 +201,7 @@ class QualityReport:
         g = iss.groupby(["check", "severity"], sort=False)
         t = pd.DataFrame({"issues": g.size(), "households": g["household_id"].nunique()}).reset_index()
         first = iss.drop_duplicates(["check", "severity"]).set_index(["check", "severity"])["message"]
-        t["label"] = [AUDIT_CHECK_LABELS.get(c) or _label(first.loc[(c, s)]) for c, s in zip(t["check"], t["severity"])]
+        t["label"] = [CHECK_LABELS.get(c) or _label(first.loc[(c, s)]) for c, s in zip(t["check"], t["severity"])]
         t["share_households"] = t["households"] / max(self._n, 1)
         t["_o"] = t["severity"].map(SEVERITY_ORDER)
         t = t.sort_values(["_o", "issues"], ascending=[True, False]).drop(columns="_o")
@@ -225,16 +254,18 @@ class QualityReport:
 
         with plt.rc_context(cjk_rc()):
             fig, ax = plt.subplots(2, 2, figsize=(11.69, 8.27))
-            comp = self.completeness[self.completeness["missing"] > 0].head(12)
+            present = self.completeness[self.completeness["applies_to"] != "列不存在 / column absent"]
+            n_absent = len(self.completeness) - len(present)
+            comp = present[present["missing"] > 0].head(12)
             a = ax[0, 0]
             a.barh((comp["label"] + "（" + comp["table"].map({"households": "户", "members": "人"}) + "）")[::-1],
                    comp["share_missing"][::-1] * 100, color="#4C72B0")
             a.set_xlabel("缺失比例 % / share missing")
-            a.set_title("完整性：缺失最多的字段 / completeness")
+            a.set_title(f"完整性：缺失最多的字段（另有 {n_absent} 个标准字段未提供）/ completeness")
             t = self.table.head(12)
             a = ax[0, 1]
             colours = t["severity"].map({"error": "#C44E52", "warning": "#DD8452", "info": "#8C8C8C"})
-            a.barh(t["label"].str.split(" / ").str[0].str.slice(0, 22)[::-1], t["issues"][::-1], color=colours[::-1])
+            a.barh(t["label"].str.split(" / ").str[0].str.slice(0, 20)[::-1], t["issues"][::-1], color=colours[::-1])
             a.set_xlabel("问题条数 / issues")
             a.set_title("逻辑与异常检查（红=错误，橙=警告）/ checks")
             a = ax[1, 0]
@@ -297,5 +328,7 @@ class QualityReport:
 
 
 def _label(message: str) -> str:
-    """A check's label from its first message: the Chinese part, then the English one."""
-    return str(message)
+    """Fallback label of an unknown check: its first message without row-specific numbers."""
+    import re
+
+    return re.sub(r"[\d,.]+", "…", str(message))
