@@ -56,7 +56,9 @@ def read_registry(path_or_paths, members=None, *, year: int | None = None, check
 def _read_registry(path_or_paths, members, year, checks, reference_date, name):
     from evalkit.registry.registry import Registry
 
-    hh, hh_src, hh_info, hh_issues = _read_table_set(path_or_paths, "households")
+    # with a member table, 家庭人口数 may be absent: it is then the number of members listed
+    hh, hh_src, hh_info, hh_issues = _read_table_set(
+        path_or_paths, "households", optional=("hh_size",) if members is not None else ())
     mem = mem_src = None
     mem_info, mem_issues = [], []
     if members is not None:
@@ -67,6 +69,11 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
     hh, issues_h = canonicalise(hh, "households", source)
     if mem is not None:
         mem, issues_m = canonicalise(mem, "members", source)
+        if "hh_size" not in hh.columns:
+            counts = hh["household_id"].map(mem["household_id"].value_counts()).fillna(0)
+            hh.insert(list(hh.columns).index("registry_status") + 1, "hh_size",
+                      counts.astype("Int64"))
+            derived.append("hh_size")
     else:
         issues_m = V.empty_issues()
 
@@ -103,9 +110,31 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
 # Reading and concatenating files
 # ======================================================================================
 def _as_list(x) -> list:
-    if isinstance(x, (str, Path, pd.DataFrame)):
-        return [x]
-    return list(x)
+    """Paths, DataFrames, directories (every supported file in it, sorted by name) and
+    glob patterns ('county_*.csv') as one ordered list."""
+    from evalkit.tabular import SUPPORTED
+
+    items = [x] if isinstance(x, (str, Path, pd.DataFrame)) else list(x)
+    out = []
+    for it in items:
+        if isinstance(it, pd.DataFrame):
+            out.append(it)
+            continue
+        p = Path(it)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in SUPPORTED
+                           and not f.name.startswith(("~$", ".")))
+            if not found:
+                raise RegistryError(f"{p}: the folder holds no table file ({', '.join(SUPPORTED)}).")
+            out.extend(found)
+        elif not p.exists() and any(ch in str(it) for ch in "*?["):
+            found = sorted(Path(g) for g in __import__("glob").glob(str(it)))
+            if not found:
+                raise RegistryError(f"{it}: no file matches this pattern (没有匹配的文件).")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
 
 
 def read_one(item, table: str = "households", label: str | None = None):
@@ -129,9 +158,25 @@ def read_one(item, table: str = "households", label: str | None = None):
         frame, fname = tf.frame, tf.name
         info = {"path": str(path), "format": path.suffix.lower().lstrip("."),
                 "encoding": tf.encoding, "sheet": tf.sheet}
+    issues = []
+    rows = None  # spreadsheet row of each frame row, when not simply 2, 3, …
+    if info["format"] in _TEXT_FORMATS:
+        frame, rows, header_row = _find_header(frame, table)
+        if header_row > 1:
+            info["header_row"] = header_row
+        empty = frame.isna().all(axis=1).to_numpy()
+        if empty.any():  # blank lines between blocks or at the end of a sheet
+            keep = ~empty
+            rows = (np.arange(len(frame)) + 2 if rows is None else rows)[keep]
+            frame = frame[keep].reset_index(drop=True)
+            info["empty_rows_skipped"] = int(empty.sum())
+            issues.append(pd.DataFrame([{
+                "file": fname, "row": pd.NA, "household_id": None, "column": None, "value": None,
+                "severity": "info", "check": "empty_rows_skipped",
+                "message": f"跳过 {int(empty.sum())} 个空行 / {int(empty.sum())} empty row(s) skipped"}]))
+    info["row_numbers"] = rows
     frame = frame.rename(columns=lambda c: str(c).strip() if isinstance(c, str) else c)
     rename, dups = aliases.map_headers(frame.columns, table)
-    issues = []
     for header, canon, first in dups:
         issues.append(pd.DataFrame([{
             "file": fname, "row": pd.NA, "household_id": None, "column": str(header),
@@ -146,6 +191,38 @@ def read_one(item, table: str = "households", label: str | None = None):
     return frame, info, issues
 
 
+_TEXT_FORMATS = ("csv", "txt", "tsv", "xlsx", "xlsm", "xls")
+_HEADER_SCAN = 10
+
+
+def _find_header(frame: pd.DataFrame, table: str):
+    """Government exports often put a title (XX县建档立卡户信息表) and notes above the real
+    header. If the first row does not hold the required columns but one of the next
+    ``_HEADER_SCAN`` rows does, use that row as the header. Returns (frame, spreadsheet
+    row numbers of the data rows or None, spreadsheet row of the header)."""
+    required = {c.name for c in _TABLES[table] if c.required}
+
+    def score(names):
+        lookup = aliases._HEADERS[table]
+        found = {lookup.get(aliases.header_key(n)) for n in names if isinstance(n, str)}
+        found |= _derivable(found) if table == "households" else set()
+        return len(required & found)
+
+    best = score(frame.columns)
+    if best == len(required):
+        return frame, None, 1
+    for i in range(min(_HEADER_SCAN, len(frame))):
+        cells = frame.iloc[i].tolist()
+        sc = score(cells)
+        if sc == len(required) or (sc > best and sc >= 2):
+            header_row = i + 2  # frame row i is spreadsheet row i + 2
+            names = [str(c).strip() if isinstance(c, str) else f"col{j + 1}" for j, c in enumerate(cells)]
+            body = frame.iloc[i + 1:].reset_index(drop=True)
+            body.columns = names
+            return body, np.arange(len(body)) + header_row + 1, header_row
+    return frame, None, 1
+
+
 def _derivable(columns) -> set[str]:
     """Admin code columns that can be derived from a more detailed code present."""
     have = [lvl for lvl in schema.ADMIN_LEVELS if f"{lvl}_code" in columns]
@@ -156,9 +233,10 @@ def _derivable(columns) -> set[str]:
             if schema.ADMIN_DIGITS[lvl] < schema.ADMIN_DIGITS[finest]}
 
 
-def _check_required(frame, table: str, fname: str) -> None:
+def _check_required(frame, table: str, fname: str, optional=()) -> None:
     cols = _TABLES[table]
     derivable = _derivable(frame.columns) if table == "households" else set()
+    derivable |= set(optional)
     missing = [c.name for c in cols if c.required and c.name not in frame.columns
                and c.name not in derivable]
     if not missing:
@@ -172,7 +250,7 @@ def _check_required(frame, table: str, fname: str) -> None:
     raise RegistryError("\n".join(lines))
 
 
-def _read_table_set(items, table: str):
+def _read_table_set(items, table: str, optional=()):
     """Read and concatenate the files of one table; returns frame, Source, infos, issues."""
     frames, infos, issues = [], [], []
     items = _as_list(items)
@@ -181,7 +259,7 @@ def _read_table_set(items, table: str):
     for k, item in enumerate(items):
         label = f"<DataFrame {k + 1}>" if len(items) > 1 else None
         frame, info, iss = read_one(item, table, label)
-        _check_required(frame, table, info["file"])
+        _check_required(frame, table, info["file"], optional)
         frames.append(frame)
         infos.append(info)
         issues.extend(iss)
@@ -190,7 +268,15 @@ def _read_table_set(items, table: str):
     else:
         frames = [_harmonise(f) for f in frames]
         frame = pd.concat(frames, ignore_index=True, sort=False)
-    src = V.Source(tuple(i["file"] for i in infos), tuple(i["rows"] for i in infos))
+    row_numbers = None
+    if any(i.get("row_numbers") is not None for i in infos):
+        row_numbers = np.concatenate([
+            i["row_numbers"] if i.get("row_numbers") is not None else np.arange(i["rows"]) + 2
+            for i in infos]).astype(np.int64)
+    for i in infos:
+        i.pop("row_numbers", None)
+    src = V.Source(tuple(i["file"] for i in infos), tuple(i["rows"] for i in infos),
+                   row_numbers=row_numbers)
     return frame, src, infos, issues
 
 
@@ -373,11 +459,14 @@ def _normalise_ids(s: pd.Series) -> pd.Series:
 
         # 18 ASCII digits, or 17 digits and a final 'X' (regex-free: ~10× faster)
         len18 = pc.equal(pc.binary_length(arr), 18)
-        digits = pc.ascii_is_decimal(arr)
-        x_end = pc.and_(pc.ends_with(arr, "X"),
-                        pc.ascii_is_decimal(pc.utf8_slice_codeunits(arr, 0, 17)))
-        canon = pc.fill_null(pc.and_(len18, pc.or_(digits, x_end)), True)
-        todo = ~canon.to_numpy()
+        canon = pc.fill_null(pc.and_(len18, pc.ascii_is_decimal(arr)), True).to_numpy()
+        todo = ~canon
+        if todo.any():  # the few with a final X: look at their first 17 characters
+            idx = np.flatnonzero(todo)
+            sub = arr.take(idx)
+            x_ok = pc.and_(pc.and_(pc.equal(pc.binary_length(sub), 18), pc.ends_with(sub, "X")),
+                           pc.ascii_is_decimal(pc.utf8_slice_codeunits(sub, 0, 17)))
+            todo[idx[pc.fill_null(x_ok, False).to_numpy()]] = False
     else:
         todo = (~s.astype("string").str.fullmatch(r"\d{17}[\dX]").fillna(True)).to_numpy(bool)
     if not todo.any():

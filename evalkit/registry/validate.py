@@ -19,7 +19,7 @@ Rules and thresholds are documented in ``docs/methodology/registry.md``.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -56,11 +56,14 @@ MAX_LISTED = 20  # rows quoted in a fatal error message
 class Source:
     """Provenance of the rows of one table: consecutive blocks of rows, one per file, in
     the order the files were concatenated. ``row`` numbers are spreadsheet rows
-    (``first_row`` = 2: the header is row 1)."""
+    (``first_row`` = 2: the header is row 1), unless ``row_numbers`` gives the spreadsheet
+    row of every table row explicitly (files with title rows above the header or skipped
+    empty rows)."""
 
     files: tuple = ()
     counts: tuple = ()
     first_row: int = 2
+    row_numbers: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def single(cls, name: str, n: int) -> "Source":
@@ -77,6 +80,8 @@ class Source:
         k = np.searchsorted(ends, positions, side="right")
         k = np.minimum(k, len(self.files) - 1)
         files = np.asarray(self.files, dtype=object)[k]
+        if self.row_numbers is not None:
+            return files, pd.array(np.asarray(self.row_numbers)[positions], dtype="Int64")
         rows = positions - starts[k] + self.first_row
         return files, pd.array(rows, dtype="Int64")
 
@@ -492,8 +497,8 @@ def check_village_consistency(households, members=None, source=None) -> pd.DataF
     has = (v >= 0) & (tcode > 0)
     if not has.any():
         return empty_issues()
-    key = v[has] * 4 + tcode[has]
-    pairs = np.unique(key)
+    key = np.sort(v[has] * 4 + tcode[has])  # sorting beats hashing for int64 keys
+    pairs = key[np.r_[True, key[1:] != key[:-1]]]
     vil_of_pair = pairs // 4
     multi = np.unique(vil_of_pair[1:][vil_of_pair[1:] == vil_of_pair[:-1]])
     if len(multi) == 0:

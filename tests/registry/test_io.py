@@ -338,3 +338,66 @@ def test_round_trip_of_the_synthetic_province_keeps_the_fingerprint(tmp_path):
     assert len(back.households) == len(reg.households)
     assert back.fingerprint == reg.fingerprint
     assert not back.issues["severity"].eq("error").any(), back.issues
+
+
+def test_title_rows_above_header_and_blank_rows(tmp_path):
+    """XX县建档立卡户信息表 in row 1, a note in row 2, the header in row 3, a blank row 5:
+    issue rows still point at the spreadsheet rows a coordinator sees."""
+    df = raw_households()
+    df.loc[2, "家庭人口数"] = "0"
+    p = tmp_path / "county.xlsx"
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["南明区建档立卡户信息表"])
+    ws.append(["填报单位：南明区扶贫办"])
+    ws.append(list(df.columns))
+    ws.append(list(df.iloc[0].where(df.iloc[0].notna(), None)))
+    ws.append([None] * len(df.columns))  # blank row 5
+    for i in (1, 2):
+        ws.append(list(df.iloc[i].where(df.iloc[i].notna(), None)))
+    wb.save(p)
+    reg = ek.read_registry(p)
+    assert reg.households["household_id"].tolist() == df["户编号"].tolist()
+    assert reg.meta["sources"][0]["header_row"] == 3
+    assert reg.meta["sources"][0]["empty_rows_skipped"] == 1
+    iss = reg.issues[reg.issues["check"] == "hh_size_range"]
+    assert iss[["file", "row", "value"]].values.tolist() == [["county.xlsx", 7, "0"]]
+    assert "empty_rows_skipped" in set(reg.issues["check"])
+
+
+def test_hh_size_counted_from_members_when_absent(tmp_path):
+    hh = raw_households().drop(columns=["家庭人口数"])
+    mem = pd.DataFrame({"人员编号": ["a", "b", "c", "d"],
+                        "户编号": ["5201020010010001", "5201020010010001", "5201020010010002",
+                                "5201020010020001"]})
+    reg = ek.read_registry(hh, members=mem)
+    assert reg.households["hh_size"].tolist() == [2, 1, 1]
+    assert "hh_size" in reg.meta["derived_columns"]
+    with pytest.raises(RegistryError, match="hh_size"):
+        ek.read_registry(hh)  # without members it is required
+
+
+def test_folder_and_pattern_inputs(tmp_path):
+    a = raw_households()
+    b = raw_households()
+    b["户编号"] = ["X1", "X2", "X3"]
+    (tmp_path / "in").mkdir()
+    a.to_csv(tmp_path / "in" / "county_1.csv", index=False)
+    b.to_csv(tmp_path / "in" / "county_2.csv", index=False, encoding="gbk")
+    by_dir = ek.read_registry(tmp_path / "in")
+    by_glob = ek.read_registry(str(tmp_path / "in" / "county_*.csv"))
+    assert by_dir.households["household_id"].tolist()[3:] == ["X1", "X2", "X3"]
+    assert by_dir.fingerprint == by_glob.fingerprint
+    with pytest.raises(RegistryError, match="no file matches"):
+        ek.read_registry(str(tmp_path / "in" / "nothing_*.csv"))
+
+
+def test_id_numbers_normalised_on_read():
+    df = raw_households()
+    good = df.loc[0, "户主身份证号"]
+    df.loc[0, "户主身份证号"] = " " + good.translate(str.maketrans("0123456789", "０１２３４５６７８９")) + " "
+    reg = ek.read_registry(df)
+    assert reg.households["head_id_number"].iloc[0] == good
+    assert len(reg.issues) == 0
