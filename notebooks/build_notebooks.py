@@ -27,7 +27,7 @@ pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 160)
 
 reg = ek.synthetic_registry(seed=7, n_counties=3, households_per_county=(800, 1200))
-plan = ek.SamplingPlan.county_exit_check(poor_villages=4, non_poor_villages=2)
+plan = ek.SamplingPlan.county_exit_check(poor_villages=4, non_poor_villages=4)
 sample = ek.draw_sample(reg, plan, seed=20250601)
 reg'''
 
@@ -36,6 +36,11 @@ import tempfile, pathlib
 work = pathlib.Path(tempfile.mkdtemp(prefix="evalkit_nb_"))
 files = ek.simulate_fieldwork(sample, reg, out_dir=work / "exports", seed=1)
 resp = ek.read_responses(files, sample=sample)
+# A village taken whole (certainty) makes its households the PSUs; a cell where a single
+# household responded is then a lonely PSU. Like R's options(survey.lonely.psu = "adjust"),
+# centre it on the grand mean instead of failing (methodology: estimation).
+resp.design.lonely_psu = "adjust"
+rules = ek.RuleSet.default(reg.year, reg.meta["province_code"])
 resp'''
 
 
@@ -200,20 +205,22 @@ We break two answers (household size as text, a satisfaction code not in the for
 again: the issues point to the file, row and column.
 """),
         code('''\
-hh_file = next(pathlib.Path(f) for f in files if "household" in pathlib.Path(f).name.lower()
-               or pathlib.Path(f).suffix == ".csv")
+import re
+hh_file = pathlib.Path(files[0])                       # the household table
 raw = pd.read_csv(hh_file, dtype=str, keep_default_na=False)
-size_col = next(c for c in raw.columns if c.split("/")[-1] == "hh_size")
-sat_col = next(c for c in raw.columns if c.split("/")[-1] == "satisfaction")
-raw.loc[0, size_col] = "五口"
-raw.loc[1, sat_col] = "so-so"
-bad_file = work / "broken.csv"
+col = {re.split(r"[-/]", c)[-1]: c for c in raw.columns}   # group-prefixed headers
+i, j = raw.index[raw[col["disposition"]] == "completed"][:2]
+raw.loc[i, col["hh_size"]] = "五口"
+raw.loc[j, col["satisfaction"]] = "so-so"
+bad_file = work / "broken" / hh_file.name
+bad_file.parent.mkdir()
 raw.to_csv(bad_file, index=False)
-others = [f for f in files if pathlib.Path(f) != hh_file]
-resp_bad = ek.read_responses([bad_file, *others], sample=sample)
-hits = resp_bad.issues[resp_bad.issues["column"].astype(str).str.contains("hh_size|satisfaction")
-                       & resp_bad.issues["row"].isin([2, 3])]
-assert len(hits) >= 2
+resp_bad = ek.read_responses([bad_file, *files[1:]], sample=sample)
+rows = [i + 2, j + 2]                                   # spreadsheet rows: header is row 1
+hits = resp_bad.issues[resp_bad.issues["row"].isin(rows)
+                       & resp_bad.issues["column"].astype(str).str.contains("hh_size|satisfaction")]
+print("改动的行 rows changed:", rows)
+assert set(hits["row"]) == set(rows)
 hits[["file", "row", "column", "value", "severity", "message"]]'''),
         md("""
 ## 5. 权数 / Final weights
@@ -268,16 +275,18 @@ cmp'''),
 ## 3. 两率一度 / Two rates and one degree
 """),
         code('''\
-res2 = ek.two_rates_one_degree(resp, by=["county_code"])
+res2 = ek.two_rates_one_degree(resp, rules, by=["county_code"])
 res2.table[["indicator", "label", "county_code", "estimate", "ci_low", "ci_high", "ci_method", "df", "n_persons"]].head(12)'''),
         md("""
 ## 4. 置信区间方法比较与零事件县 / Interval methods and a zero-event county
-错退率、漏评率往往很小，许多县抽到的错退户为 0。Wald 区间此时退化为 [0, 0]，给人“零误差”的错觉；
-Korn–Graubard（精确 Clopper–Pearson 按有效样本量）仍给出合理的上限，因此是稀有比率的默认方法。
+同一组估计值和标准误，四种区间方法给出的区间不同：比率很小时，Wald 区间对称并在 0 处截断，logit、Wilson、
+Korn–Graubard 区间向右偏，更符合稀有比率的实际不确定性。Korn–Graubard（按有效样本量的精确
+Clopper–Pearson 区间）是错退率、漏评率的默认方法。
 
-Wrong-exit and missed rates are small, and many counties find no wrong exit at all. The Wald
-interval then collapses to [0, 0] — a false certainty; Korn–Graubard (exact Clopper–Pearson on
-the effective sample size) still gives a sensible upper bound, hence the default for rare rates.
+The same estimates and standard errors give different intervals: for small rates Wald is
+symmetric and truncated at 0, while logit, Wilson and Korn–Graubard are skewed to the right,
+as the uncertainty of a rare rate is. Korn–Graubard (exact Clopper–Pearson on the effective
+sample size) is the default for the wrong-exit and missed rates.
 """),
         code('''\
 methods = ["wald", "logit", "wilson", "korn-graubard"]
@@ -285,18 +294,40 @@ rows = []
 for m in methods:
     r = ek.county_exit_check(resp, reg, ci_method=m).table
     r = r[r["indicator"].isin(["wrong_exit_rate", "missed_rate"])]
-    rows.append(r.assign(method=m)[["indicator", "county_name", "method", "estimate", "ci_low", "ci_high", "df"]])
+    rows.append(r.assign(method=m)[["indicator", "county_name", "method", "estimate", "se", "ci_low", "ci_high", "df"]])
 ci = pd.concat(rows, ignore_index=True)
-ci.pivot_table(index=["indicator", "county_name"], columns="method", values="ci_high", dropna=False).round(4)'''),
+ci["county_name"] = ci["county_name"].fillna("全省 province")
+ci.pivot_table(index=["indicator", "county_name"], columns="method", values=["ci_low", "ci_high"]).round(4)'''),
+        md("""
+很多县一个漏评户也没有抽到：估计值为 0，线性化标准误也为 0，教科书式的 Wald 区间 0 ± t·0 = [0, 0]
+会给人“零误差”的错觉。evalkit 在零事件时对每种方法都改用精确的 Clopper–Pearson 上限（`ci_exact_fallback`），
+指标函数还借用全省的设计效应，所以零事件县仍有一个合理的上限。
+
+Many counties find no missed household at all: the estimate is 0, the linearised SE is 0,
+and a textbook Wald interval 0 ± t·0 = [0, 0] would claim perfect certainty. evalkit falls
+back to an exact Clopper–Pearson bound for every method when there are no events
+(`ci_exact_fallback`), and the indicator functions borrow the province design effect, so a
+zero-event county still gets a sensible upper bound.
+"""),
         code('''\
-zero = ci[(ci["estimate"] == 0) & ci["county_name"].notna()]
-print("零事件的县与指标 zero-event county × indicator:", sorted(set(zip(zero["indicator"], zero["county_name"]))))
+hh = res.households
+not_reg = hh["registry_status"].eq("not_registered").to_numpy(bool)
+missed = hh["missed"].astype("boolean").fillna(False).to_numpy(bool) & not_reg
+hh = hh.assign(y=hh["hh_size"] * missed, x=hh["hh_size"] * not_reg)
+design = ek.SurveyDesign(hh, **resp.design.spec)
+raw = pd.concat([design.estimate("y", denominator="x", by=["county_code"], ci_method=m).assign(method=m)
+                 for m in methods], ignore_index=True)
+zero = raw[raw["estimate"] == 0].copy()
+zero["textbook_wald_high"] = zero["estimate"] + 1.96 * zero["se"]
+print("零事件县 zero-event counties:", sorted(zero["county_code"].unique()))
 if len(zero):
-    kg = zero[zero["method"] == "korn-graubard"]
-    wald = zero[zero["method"] == "wald"]
-    assert (kg["ci_high"] > 0).all()            # KG keeps a positive upper bound
-    assert (wald["ci_high"] <= 1e-12).all()     # Wald collapses to 0
-zero.sort_values(["indicator", "county_name", "method"])'''),
+    assert (zero["textbook_wald_high"] == 0).all()   # the naive interval collapses to [0, 0]
+    assert (zero["ci_high"] > 0).all()               # evalkit keeps a positive upper bound
+    assert zero["ci_exact_fallback"].all()
+zero[["county_code", "method", "estimate", "se", "textbook_wald_high", "ci_low", "ci_high", "df", "n", "ci_exact_fallback"]]'''),
+        code('''\
+# the indicator table for those counties: bound with the borrowed province design effect
+ci[(ci["indicator"] == "missed_rate") & (ci["estimate"] == 0)]'''),
         md("""
 ## 5. 申诉举证 / Evidence and appeals
 每个错退户都能追溯到具体的回答和规则；县里申诉后录入复核结果，指标重新计算，每户的状态为
