@@ -64,6 +64,24 @@ def _unpack(responses, members=None):
     if members is None:
         members = getattr(responses, "members", None)
     spec = design.spec if hasattr(design, "spec") else dict(design)
+    need = []
+    for k in ("weight", "strata", "psu", "fpc"):
+        v = spec.get(k)
+        need += [v] if isinstance(v, str) else list(v or [])
+    missing = [c for c in dict.fromkeys(need) if c not in data.columns]
+    ddata = getattr(design, "data", None)
+    if missing and ddata is not None:
+        # design columns kept only in the design's frame (e.g. Sample.respondent_design): join by household
+        if "household_id" in ddata.columns and "household_id" in data.columns:
+            src = ddata.drop_duplicates("household_id")
+            src.index = src["household_id"].astype(str).to_numpy()
+            got = src.reindex(data["household_id"].astype(str).to_numpy())
+            if got[missing].isna().any().any():
+                raise DesignError("部分受访户在调查设计中找不到 / some interviewed households are not in the "
+                                  f"design frame (columns {missing}).")
+            data = data.assign(**{c: got[c].to_numpy() for c in missing})
+        elif len(ddata) == len(data):
+            data = data.assign(**{c: ddata[c].to_numpy() for c in missing})
     return data, members, spec, getattr(responses, "sample", None)
 
 
@@ -404,18 +422,21 @@ def _meta(rules, level, sample=None, **more):
 # ---------------------------------------------------------------------------- public
 def two_rates_one_degree(responses, rules: RuleSet | None = None, by=None, *, level: float = 0.95,
                          ci_method=None, indicators=TWO_RATES, members=None, survey_date=None,
-                         thresholds=False, include_total: bool = True):
+                         thresholds=False, include_total: bool = True, lonely_psu: str | None = None):
     """两率一度: identification accuracy (with 错评率, 漏评率), exit accuracy (with 错退率),
     satisfaction — design-based estimates with CIs → :class:`~evalkit.indicators.results.Results`.
 
     ``responses``: a ``Responses`` (``.data``, ``.design``, ``.members``). ``by``: domain
     columns (e.g. ``["county_code"]``); the province total is included unless
     ``include_total=False``. ``ci_method``: None (defaults: Korn–Graubard for rare rates,
-    logit for satisfaction), one method for all, or a dict per indicator.
+    logit for satisfaction), one method for all, or a dict per indicator. ``lonely_psu``
+    overrides the design's rule for strata with one responding PSU (R's options).
     """
     from evalkit.indicators.results import Results
 
     data, mem, spec, sample = _unpack(responses, members)
+    if lonely_psu is not None:
+        spec = {**spec, "lonely_psu": lonely_psu}
     rules = _resolve_rules(rules, data, sample=sample)
     by = [by] if isinstance(by, str) else list(by or [])
     hh = _classified(data, mem, rules, survey_date)
@@ -453,7 +474,8 @@ def registry_totals(registry, by=("county_code",)) -> pd.DataFrame:
 
 def county_exit_check(responses, registry, rules: RuleSet | None = None, *, by="county_code",
                       level: float = 0.95, ci_method=None, thresholds=None, members=None,
-                      survey_date=None, include_total: bool = True, indicators=THREE_RATES):
+                      survey_date=None, include_total: bool = True, indicators=THREE_RATES,
+                      lonely_psu: str | None = None):
     """三率一度 per county: poverty_incidence, wrong_exit_rate, missed_rate, recognition_rate,
     each with its threshold (central/western by province, data/thresholds.csv) and a decision
     pass/fail/inconclusive, plus ``Results.verdicts`` (a county exits only if all four pass).
@@ -464,6 +486,8 @@ def county_exit_check(responses, registry, rules: RuleSet | None = None, *, by="
     from evalkit.indicators.results import Results
 
     data, mem, spec, sample = _unpack(responses, members)
+    if lonely_psu is not None:
+        spec = {**spec, "lonely_psu": lonely_psu}
     rules = _resolve_rules(rules, data, registry=registry, sample=sample)
     by = [by] if isinstance(by, str) else list(by or [])
     hh = _classified(data, mem, rules, survey_date or registry.meta.get("survey_date"))
