@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="输出目录 / output folder")
     p.add_argument("--results", help="结果表（CSV/XLSX/Parquet，Results.to_csv 的输出）/ saved results table")
     p.add_argument("--verdicts", help="县判定表（可选）/ county verdicts table (optional)")
+    p.add_argument("--analysis", help="结果表含多项分析时选其一（county_exit 或 two_rates，默认前者）/ "
+                   "which analysis of a combined results.csv to report (default: county_exit if present)")
     p.add_argument("--sample", help="样本目录（Sample.save 的输出）/ saved sample folder")
     p.add_argument("--registry", help="建档立卡登记库文件 / registry file (CSV, XLSX, Parquet, SAV, DTA)")
     p.add_argument("--exports", nargs="+", help="问卷导出文件或目录 / questionnaire export files or folders")
@@ -97,8 +99,8 @@ def run(args) -> int:
     if args.results:
         verdicts = read_results_table_verdicts(args.verdicts) if args.verdicts else None
         meta = dict(getattr(sample, "manifest", {}) or {})
-        results = SavedResults(read_results_table(args.results), verdicts=verdicts,
-                               meta={"sample_manifest": meta} if meta else {})
+        table = select_analysis(read_results_table(args.results), args.analysis)
+        results = SavedResults(table, verdicts=verdicts, meta={"sample_manifest": meta} if meta else {})
     elif responses is not None:
         if registry is not None:
             results = ek.county_exit_check(responses, registry, by=args.by)
@@ -115,6 +117,20 @@ def run(args) -> int:
     for name, why in files.skipped.items():
         print(f"  未画 skipped {name}: {why}")
     return 0
+
+
+def select_analysis(table: pd.DataFrame, analysis: str | None) -> pd.DataFrame:
+    """Keep one analysis of a combined results table (``evalkit estimate`` writes an
+    ``analysis`` column: county_exit, two_rates)."""
+    if "analysis" not in table.columns:
+        if analysis:
+            raise ReportError("--analysis 只适用于含 analysis 列的结果表 / --analysis needs a table with an 'analysis' column.")
+        return table
+    kinds = list(dict.fromkeys(table["analysis"].dropna()))
+    pick = analysis or ("county_exit" if "county_exit" in kinds else kinds[0] if kinds else None)
+    if pick not in kinds:
+        raise ReportError(f"结果表中没有分析 {pick!r} / no analysis {pick!r} in the table; choose one of {kinds}.")
+    return table[table["analysis"] == pick].drop(columns="analysis").reset_index(drop=True)
 
 
 def read_results_table_verdicts(path) -> pd.DataFrame:

@@ -37,3 +37,24 @@ def test_cli_report_errors(tmp_path, results, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["report"])  # --out missing: usage error
     assert exc.value.code == 2
+
+
+def test_cli_report_combined_table_picks_analysis(tmp_path, results):
+    """`evalkit estimate` writes results.csv with an `analysis` column and decision reasons."""
+    import pandas as pd
+
+    t = results.table.assign(decision_reason="理由 reason")
+    both = pd.concat([t.assign(analysis="county_exit"),
+                      t[t["indicator"] == "satisfaction"].assign(analysis="two_rates", estimate=0.5)])
+    csv = tmp_path / "results.csv"
+    both.to_csv(csv, index=False, encoding="utf-8-sig")
+    assert main(["report", "--results", str(csv), "--out", str(tmp_path / "a"), "--no-figures"]) == 0
+    wb = load_workbook(tmp_path / "a" / "assessment.xlsx")
+    assert wb.sheetnames[:4] == ["汇总", "错退率", "群众认可度", "群众满意度"]
+    units = [r[1] for r in wb["汇总"].iter_rows(min_row=2, values_only=True)]
+    assert units == ["全省 province", "甲县", "乙县", "丙县"]  # decision_reason is not a domain
+    assert main(["report", "--results", str(csv), "--analysis", "two_rates", "--out", str(tmp_path / "b"),
+                 "--no-figures"]) == 0
+    rows = list(load_workbook(tmp_path / "b" / "assessment.xlsx")["群众满意度"].iter_rows(values_only=True))
+    assert rows[1][rows[0].index("估计值 (estimate)")] == 0.5
+    assert main(["report", "--results", str(csv), "--analysis", "nope", "--out", str(tmp_path / "c")]) == 1
