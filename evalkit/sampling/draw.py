@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import warnings
 
 import numpy as np
@@ -57,15 +56,17 @@ def _per_group(value, labels: np.ndarray, default, what: str, stage: Stage) -> n
     return np.full(len(labels), float(value))
 
 
-def _unit_codes(values: pd.Series):
-    """Sorted factorisation (codes independent of row order)."""
-    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+def _unit_codes(values: pd.Series, sort: bool = True):
+    """Factorisation; sorted (codes independent of row order) except for the final stage, where
+    order only breaks exact PRN ties, which are detected and then redone sorted."""
+    codes, uniques = pd.factorize(values, sort=sort, use_na_sentinel=True)
     if (codes < 0).any():
         return codes, uniques, True
     return codes, uniques, False
 
 
-def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None = None):
+def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None = None,
+                _sorted_final: bool = False):
     """Draw a multi-stage sample (抽样) from ``registry`` by ``plan`` with random ``seed``.
 
     Returns a :class:`evalkit.sampling.sample.Sample` holding one row per selected household (main
@@ -90,14 +91,18 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
     warn_msgs: list[str] = []
 
     scope = np.arange(len(hh))
-    parent_ids = None  # per row in scope: id (str) of the unit selected at the previous stage
+    prev_uids = None  # unit ids of the previous stage (parent labels)
     parent_codes = np.zeros(len(scope), np.int64)
+    full = True  # scope is still every registry row, in order (no copy needed)
+
+    def col_in_scope(name):
+        return hh[name] if full else hh[name].take(scope)
+
     K = len(plan.stages)
     rec: list[dict] = []  # per stage, arrays aligned with scope
-    final_reserve = None
     for k, st in enumerate(plan.stages, 1):
-        unit_s = hh[st.unit].take(scope)
-        ucodes, uids, has_na = _unit_codes(unit_s)
+        unit_s = col_in_scope(st.unit)
+        ucodes, uids, has_na = _unit_codes(unit_s, sort=(k < K) or _sorted_final)
         if has_na:
             bad = np.flatnonzero(ucodes < 0)[:5] + 2
             raise PlanError(f"column '{st.unit}' is empty in {int((ucodes < 0).sum())} registry rows "
@@ -123,8 +128,7 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
             parts = []
             mult = 1
             for col in st.strata:
-                vals = hh[col].take(scope)
-                c, uniq = pd.factorize(vals.astype("string").fillna(NA_LABEL), sort=True)
+                c, uniq = _factorize_labels(col_in_scope(col))
                 cu = c[first]
                 badrow = cu[ucodes] != c
                 if badrow.any():
@@ -146,11 +150,10 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         g_first[gcodes[::-1]] = np.arange(U)[::-1]
         g_stratum = s_labels_u[g_first]
         g_parent_code = u_parent[g_first]
-        if parent_ids is None:
-            parent_label_u = np.full(U, "", dtype=object)
+        if prev_uids is None:
+            g_parent = np.full(G, "", dtype=object)
         else:
-            parent_label_u = parent_ids[first]
-        g_parent = parent_label_u[g_first]
+            g_parent = np.asarray(prev_uids, dtype=object)[g_parent_code].astype(str).astype(object)
         s_lab = np.where(g_stratum == "", "*", g_stratum).astype(object)
         g_label = np.where(g_parent == "", s_lab, g_parent + "|" + s_lab).astype(object)
         N_g = np.bincount(gcodes, minlength=G)
@@ -160,10 +163,10 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
             if st.size == "households":
                 size_u = np.bincount(ucodes, minlength=U).astype(float)
             elif st.size == "persons":
-                size_u = np.bincount(ucodes, weights=pd.to_numeric(hh["hh_size"].take(scope), errors="coerce")
+                size_u = np.bincount(ucodes, weights=pd.to_numeric(col_in_scope("hh_size"), errors="coerce")
                                      .to_numpy(float), minlength=U)
             else:
-                col = pd.to_numeric(hh[st.size].take(scope), errors="coerce").to_numpy(float)
+                col = pd.to_numeric(col_in_scope(st.size), errors="coerce").to_numpy(float)
                 if np.isnan(col).any():
                     rows = np.flatnonzero(np.isnan(col))[:5]
                     raise PlanError(f"size column '{st.size}' is missing or not numeric in "
@@ -190,33 +193,26 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         sort_code = None
         if st.method in ("systematic", "pps_systematic"):
             start = prn(pd.Series(g_label.astype(str)), seed, f"start{k}:{st.unit}")
-            sort_code = _sort_codes(hh, st, scope, first, U)
+            sort_code = _sort_codes(col_in_scope, st, first, U)
         sel = select_in_groups(st.method, gcodes, n_g, u, size=size_u, sort_code=sort_code, start=start,
                                n_reserve=int(st.reserves) if k == K else 0, tiebreak=np.arange(U),
                                exact_pi=st.exact_pi)
+        if sel.ties and k == K and U > 1:
+            # exact PRN ties within a group (probability ~1e-7 per draw): re-rank on sorted ids
+            return draw_sample(registry, plan, seed, created=created, _sorted_final=True)
         keep_u = sel.selected | (sel.reserve if k == K else False)
         keep_rows = keep_u[ucodes]
-        # record (aligned with scope), then filter
         for r in rec:
-            for key in r:
-                r[key] = r[key][keep_rows]
+            r["ucode"] = r["ucode"][keep_rows]
         rc = ucodes[keep_rows]
-        rec.append({
-            "unit": np.asarray(uids, dtype=object)[rc],
-            "stratum": g_stratum[gcodes[rc]],
-            "group": g_label[gcodes[rc]],
-            "pi": sel.pi[rc],
-            "fpc": N_g[gcodes[rc]].astype(float),
-            "n": n_g[gcodes[rc]].astype(float),
-            "rank": sel.rank[rc],
-        })
-        if k == K:
-            final_reserve = sel.reserve[rc]
+        rec.append({"ucode": rc, "uids": uids, "gcode_u": gcodes, "g_label": g_label, "g_stratum": g_stratum,
+                    "pi_u": sel.pi, "N_g": N_g, "n_g": n_g, "rank_u": sel.rank, "reserve_u": sel.reserve})
         scope = scope[keep_rows]
-        parent_ids = rec[-1]["unit"].astype(str).astype(object)
+        full = full and bool(keep_rows.all())
+        prev_uids = uids
         parent_codes = rc.astype(np.int64)
 
-    out = _assemble(hh, scope, rec, final_reserve, plan)
+    out = _assemble(hh, scope, rec, plan)
     fp = getattr(registry, "fingerprint", None)
     manifest = {
         "seed": seed,
@@ -236,12 +232,26 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
     return Sample(out, manifest=manifest, plan=plan)
 
 
-def _sort_codes(hh, st: Stage, scope, first, U) -> np.ndarray:
+def _factorize_labels(values: pd.Series):
+    """Sorted codes and string labels of a stratum/sort column (missing → 'NA')."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(values.dtype) \
+            or pd.api.types.is_integer_dtype(values.dtype):
+        c, uniq = pd.factorize(values, sort=True, use_na_sentinel=True)
+        labels = np.array([str(x) for x in uniq] + [NA_LABEL], dtype=object)
+        c = np.where(c < 0, len(uniq), c)
+        order = np.argsort(labels, kind="stable")
+        remap = np.empty(len(labels), np.int64)
+        remap[order] = np.arange(len(labels))
+        return remap[c], labels[order]
+    c, uniq = pd.factorize(values.astype("string").fillna(NA_LABEL), sort=True)
+    return c, np.asarray(uniq, dtype=object)
+
+
+def _sort_codes(col_in_scope, st: Stage, first, U) -> np.ndarray:
     """Unit order for systematic methods: by the sort columns, then by unit id."""
     keys = [np.arange(U)]  # unit codes are already sorted ids: final tiebreak
     for col in reversed(st.sort):
-        vals = hh[col].take(scope)
-        c, _ = pd.factorize(vals.astype("string").fillna(""), sort=True)
+        c, _ = _factorize_labels(col_in_scope(col))
         keys.append(c[first])
     order = np.lexsort(keys)
     code = np.empty(U, np.int64)
@@ -278,7 +288,7 @@ def _group_sizes(st: Stage, g_stratum, g_parent_code, N_g, size_u, gcodes, warn_
     return allocate_grouped(pcodes, N_g, total, measure, min_n, max_n, order_key).astype(float)
 
 
-def _assemble(hh, rows, rec, final_reserve, plan) -> pd.DataFrame:
+def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     """Build Sample.households (contracts §5) with design columns (methodology §5)."""
     cols = [c for c in BASE_COLUMNS if c in hh.columns]
     extra = []
@@ -286,33 +296,52 @@ def _assemble(hh, rows, rec, final_reserve, plan) -> pd.DataFrame:
         extra += [c for c in [*st.strata, *st.sort] if c not in cols and c not in extra and c in hh.columns]
     out = hh[cols + extra].take(rows).reset_index(drop=True)
     K = len(rec)
-    pis = np.vstack([r["pi"] for r in rec])
+    n = len(rows)
+    pis, groups, units, fpcs = [], [], [], []
     new = {}
     for k, r in enumerate(rec, 1):
-        new[f"unit_{k}"] = pd.array(r["unit"].astype(str), dtype="string")
-        new[f"stratum_{k}"] = pd.array(np.where(r["stratum"] == "", "*", r["stratum"]).astype(str), dtype="string")
-        new[f"pi_{k}"] = r["pi"]
-        new[f"fpc_{k}"] = r["fpc"]
+        uc = r["ucode"]
+        gc = r["gcode_u"][uc]
+        unit = np.asarray(r["uids"], dtype=object)[uc].astype(str)
+        stratum = np.asarray(r["g_stratum"], dtype=object)[gc].astype(str)
+        group = np.asarray(r["g_label"], dtype=object)[gc].astype(str)
+        pi_k = r["pi_u"][uc]
+        fpc_k = r["N_g"][gc].astype(float)
+        new[f"unit_{k}"] = pd.array(unit, dtype="string")
+        new[f"stratum_{k}"] = pd.array(np.where(stratum == "", "*", stratum), dtype="string")
+        new[f"pi_{k}"] = pi_k
+        new[f"fpc_{k}"] = fpc_k
+        pis.append(pi_k)
+        groups.append(group)
+        units.append(unit)
+        fpcs.append(fpc_k)
+    pis = np.vstack(pis)
     pi = np.prod(pis, axis=0)
     new["pi"] = pi
     new["weight"] = 1.0 / pi
     last = rec[-1]
-    new["cell"] = pd.array(last["group"].astype(str), dtype="string")
-    new["rank"] = last["rank"].astype(np.int64)
+    final_reserve = last["reserve_u"][last["ucode"]]
+    new["cell"] = pd.array(groups[-1], dtype="string")
+    new["rank"] = last["rank_u"][last["ucode"]].astype(np.int64)
     new["role"] = np.where(final_reserve, "reserve", "main")
     new["active"] = ~final_reserve
     # design: first non-certainty stage is the PSU stage (ultimate cluster), methodology §5
     noncert = pis < 1.0 - 1e-12
     kstar = np.where(noncert.any(axis=0), noncert.argmax(axis=0), K - 1)
-    groups = np.vstack([r["group"].astype(str) for r in rec]).astype(object)
-    units = np.vstack([r["unit"].astype(str) for r in rec]).astype(object)
-    fpcs = np.vstack([r["fpc"] for r in rec])
-    idx = np.arange(len(rows))
-    new["design_stratum"] = pd.array(groups[kstar, idx].astype(str), dtype="string")
-    new["design_psu"] = pd.array(units[kstar, idx].astype(str), dtype="string")
+    g_star = groups[-1].astype(object)
+    u_star = units[-1].astype(object)
+    f_star = fpcs[-1].copy()
+    for k in range(K - 1):
+        m = kstar == k
+        if m.any():
+            g_star[m] = groups[k][m]
+            u_star[m] = units[k][m]
+            f_star[m] = fpcs[k][m]
+    new["design_stratum"] = pd.array(g_star.astype(str), dtype="string")
+    new["design_psu"] = pd.array(u_star.astype(str), dtype="string")
     equal_last = plan.stages[-1].method in ("srs", "systematic", "all")
     exact_fpc = (kstar == K - 1) & (equal_last | ~noncert.any(axis=0))
-    new["design_fpc"] = np.where(exact_fpc, fpcs[kstar, idx], np.inf)
+    new["design_fpc"] = np.where(exact_fpc, f_star, np.inf)
     out = pd.concat([out, pd.DataFrame(new)], axis=1)
     # deterministic order: main before reserve, then by stage units and rank
     keys = [f"unit_{k}" for k in range(1, K)] + ["cell", "role", "rank", "household_id"]
@@ -321,11 +350,13 @@ def _assemble(hh, rows, rec, final_reserve, plan) -> pd.DataFrame:
 
 
 def sample_hash(households: pd.DataFrame) -> str:
-    """sha256 over (household_id, role, rank, pi) sorted by household_id: what verify compares."""
-    cols = ["household_id", "role", "rank"]
-    df = households[cols].astype(str).copy()
-    df["pi"] = np.round(households["pi"].to_numpy(float), 12).astype(str)
-    df = df.sort_values("household_id", kind="stable")
-    h = hashlib.sha256()
-    h.update(json.dumps(df.to_numpy().tolist(), ensure_ascii=False).encode("utf-8"))
-    return h.hexdigest()
+    """sha256 over the sorted 64-bit row hashes of (household_id, role, rank, pi rounded to 1e-12):
+    what verify compares; independent of the row order of the saved file."""
+    df = pd.DataFrame({
+        "household_id": households["household_id"].astype("string").to_numpy(dtype=object),
+        "role": households["role"].astype("string").to_numpy(dtype=object),
+        "rank": households["rank"].to_numpy(np.int64),
+        "pi": np.round(households["pi"].to_numpy(float) * 1e12).astype(np.int64),
+    })
+    rows = np.sort(pd.util.hash_pandas_object(df, index=False, categorize=False).to_numpy(np.uint64))
+    return hashlib.sha256(rows.tobytes()).hexdigest()

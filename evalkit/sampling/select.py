@@ -26,11 +26,15 @@ class Selection:
     selected: np.ndarray
     reserve: np.ndarray
     rank: np.ndarray  # 1-based rank within group by the ranking key (main first), 0 if neither
+    ties: bool = False  # exact ties of the ranking key within a group (then order came from ``tiebreak``)
 
 
-def _rank_within(group: np.ndarray, key: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
-    """0-based rank of each row within its group by ascending ``key`` (ties by ``tiebreak``)."""
+def _rank_within(group: np.ndarray, key: np.ndarray, tiebreak: np.ndarray):
+    """0-based rank of each row within its group by ascending ``key`` (ties by ``tiebreak``), and
+    whether any finite key tied within a group."""
     order = np.lexsort((tiebreak, key, group))
+    ks, gs = key[order], group[order]
+    ties = bool(np.any((gs[1:] == gs[:-1]) & (ks[1:] == ks[:-1]) & np.isfinite(ks[1:])))
     g_sorted = group[order]
     first = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]
     starts = np.zeros(len(group), np.int64)
@@ -38,7 +42,7 @@ def _rank_within(group: np.ndarray, key: np.ndarray, tiebreak: np.ndarray) -> np
     starts = np.maximum.accumulate(starts)
     rank = np.empty(len(group), np.int64)
     rank[order] = np.arange(len(group)) - starts
-    return rank
+    return rank, ties
 
 
 def _systematic(group: np.ndarray, lam: np.ndarray, sort_code: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -106,15 +110,15 @@ def select_in_groups(method: str, group: np.ndarray, n_g: np.ndarray, u: np.ndar
     else:  # pragma: no cover - validated by the plan
         raise ValueError(method)
     if selected is None:
-        rank0 = _rank_within(group, key, tiebreak)
+        rank0, ties = _rank_within(group, key, tiebreak)
         selected = rank0 < n_g[group]
         # main units first, then the remaining ones in key order
         rank = rank0
     else:
         # main units ranked by key among themselves, then the others by key
         k2 = np.where(selected, 0, 1)
-        rank = _rank_within(group, k2 * 4.0 + np.clip(np.nan_to_num(key, posinf=2.0, neginf=-1.0), -1, 2),
-                            tiebreak)
+        rank, ties = _rank_within(group, k2 * 4.0 + np.clip(np.nan_to_num(key, posinf=2.0, neginf=-1.0), -1, 2),
+                                  tiebreak)
     reserve = ~selected & (rank < n_g[group] + n_reserve) & (pi > 0)
     rank_out = np.where(selected | reserve, rank + 1, 0)
-    return Selection(pi=pi, selected=selected, reserve=reserve, rank=rank_out)
+    return Selection(pi=pi, selected=selected, reserve=reserve, rank=rank_out, ties=ties)
