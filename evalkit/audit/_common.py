@@ -59,7 +59,7 @@ def prepare_ids(values: pd.Series, validate: bool = False):
             # birth dates parsed once per distinct value (a few thousand), with the library's parser;
             # plausibility as in idnumber.is_valid (a real date, year >= 1890)
             codes, uniq = pd.factorize(c.str[6:14])
-            born = idnumber.birth_date(pd.Series(["000000" + u for u in uniq], dtype="string"))
+            born = idnumber.birth_date("000000" + pd.Series(uniq, dtype=ARROW_STR))
             ok_birth = (born.notna() & (born.dt.year >= 1890)).to_numpy(bool)[codes]
             idx = np.flatnonzero(canon)
             status[idx[~(ok_check & ok_birth)]] = "bad_check"

@@ -304,7 +304,7 @@ def cross_check(registry, lists: dict, *, car_value: float = 30_000, business_ca
     persons = _registry_persons(registry)
     index = C.KeyIndex(persons["key"].to_numpy())
     hh_cols = [c for c in _HH_COLS if c in registry.households.columns]
-    hh = registry.households[["household_id", *hh_cols]]
+    hh = registry.households[["household_id", *hh_cols]].drop_duplicates("household_id").set_index("household_id")
 
     all_matches, all_issues, list_rows = [], [], []
     for kind_in, data in lists.items():
@@ -402,7 +402,11 @@ def _assemble(kind, rec, persons, hh, m) -> pd.DataFrame:
         for f in KINDS[kind].fields:
             if f in rec.columns:
                 out[f] = _tk(rec[f], r)
-        out = out.merge(hh, on="household_id", how="left")
+        pos = hh.index.get_indexer(out["household_id"])  # hh is indexed by household_id
+        ok = pos >= 0
+        for c in hh.columns:
+            v = hh[c].take(np.maximum(pos, 0)).to_numpy()
+            out[c] = pd.Series(v).where(ok).to_numpy() if not ok.all() else v
     for c in FLAG_COLUMNS:
         if c not in out.columns:
             out[c] = pd.NA
@@ -625,12 +629,13 @@ class CrossCheck:
             name = r.get("county_name", r.get("county_code", ""))
             if lang == "zh":
                 parts = "，".join(f"{RULES[c].short[0]} {int(r[c]):,} 户" for c in rules if r[c])
-                lines.append(f"{name}：{int(r['households']):,} 户中，比对发现疑点户 {int(r['suspect_households']):,} 户"
-                             + (f"（{parts}）" if parts else "") + "。")
+                lines.append(f"{name}：{int(r['households']):,} 户中，比对命中 {int(r['flagged_households']):,} 户"
+                             + (f"（{parts}）" if parts else "") + f"，其中疑点户 {int(r['suspect_households']):,} 户。")
             else:
                 parts = ", ".join(f"{int(r[c]):,} {RULES[c].short[1]}" for c in rules if r[c])
-                lines.append(f"{name}: {int(r['suspect_households']):,} suspect households among "
-                             f"{int(r['households']):,}" + (f" ({parts})" if parts else "") + ".")
+                lines.append(f"{name}: {int(r['flagged_households']):,} households flagged among "
+                             f"{int(r['households']):,}" + (f" ({parts})" if parts else "")
+                             + f", {int(r['suspect_households']):,} of them suspect.")
         return "\n".join(lines)
 
     # ---------------------------------------------------------------- sampler hook

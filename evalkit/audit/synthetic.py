@@ -261,14 +261,15 @@ def second_snapshot(registry, seed: int = 0, *, n_new: int = 20, n_new_household
     exp.loc[ret_i, "change"] = "returned"
 
     # moves: to a village of another county (the next county in code order)
-    villages = hh.drop_duplicates("village_code")[["county_code", "county_name", "township_code", "township_name",
-                                                   "village_code", "village_name"]].sort_values("village_code")
+    vcols = [c for c in ("county_code", "county_name", "township_code", "township_name", "village_code",
+                         "village_name", "village_type") if c in hh.columns]
+    villages = hh.drop_duplicates("village_code")[vcols].sort_values("village_code")
     counties = np.sort(villages["county_code"].unique())
     if len(counties) < 2 and n_moved:
         raise ValueError("moves need at least two counties")
     first_village = villages.drop_duplicates("county_code").set_index("county_code")
     target = pd.Series(counties[(np.searchsorted(counties, hh.loc[move_i, "county_code"]) + 1) % len(counties)])
-    for c in ("county_name", "township_code", "township_name", "village_code", "village_name"):
+    for c in vcols[1:]:
         hh.loc[move_i, c] = first_village.loc[target, c].to_numpy()
     hh.loc[move_i, "county_code"] = target.to_numpy()
     exp.loc[move_i, "change"] = "moved"
@@ -282,9 +283,10 @@ def second_snapshot(registry, seed: int = 0, *, n_new: int = 20, n_new_household
 
     # natural member changes
     add_h = hh.loc[add_i, ["household_id", "county_code"]].reset_index(drop=True)
-    birth = pd.Timestamp(f"{ny}-03-01") + pd.to_timedelta(rng.integers(0, 200, len(add_h)), unit="D")
+    # born during the year between the snapshots; even sequence code = female (GB 11643)
+    birth = pd.Timestamp(f"{ny}-02-01") + pd.to_timedelta(rng.integers(0, 300, len(add_h)), unit="D")
     first17 = (add_h["county_code"].str[:6].str[:4] + "98" + pd.Series(birth.strftime("%Y%m%d"))
-               + pd.Series(np.arange(len(add_h)) % 1000).map("{:03d}".format))
+               + pd.Series(2 * np.arange(len(add_h)) % 1000).map("{:03d}".format))
     babies = pd.DataFrame({"person_id": add_h["household_id"] + "B1", "household_id": add_h["household_id"],
                            "name": "新生儿", "relation": "grandchild", "sex": "female", "birth_date": birth,
                            "id_number": _with_check(first17).to_numpy(), "health": "healthy", "disability": "none",
@@ -316,6 +318,12 @@ def second_snapshot(registry, seed: int = 0, *, n_new: int = 20, n_new_household
     tmpl = tmpl[tmpl["hh_size"] > 0]
     tm = tm[tm["household_id"].isin(set(tmpl["household_id"]))]
 
+    # per-capita income follows the household size (components are household totals)
+    comps = [c for c in schema.INCOME_COMPONENTS if c in hh.columns]
+    if comps and "income_per_capita" in hh.columns:
+        for frame, rows in ((hh, np.concatenate([add_i, drop_i])), (tmpl, tmpl.index.to_numpy())):
+            tot = frame.loc[rows, comps].apply(pd.to_numeric, errors="coerce").sum(axis=1, min_count=1)
+            frame.loc[rows, "income_per_capita"] = (tot / frame.loc[rows, "hh_size"]).round(2)
     gone_ids = set(hh.loc[gone, "household_id"])
     new_hh = pd.concat([hh[~hh["household_id"].isin(gone_ids)], tmpl], ignore_index=True)
     new_mem = pd.concat([mem[~mem["household_id"].isin(gone_ids) & ~mem["person_id"].isin(set(dropped))],
@@ -334,6 +342,8 @@ def second_snapshot(registry, seed: int = 0, *, n_new: int = 20, n_new_household
         pd.DataFrame({"household_id": hh.loc[missing_exit, "household_id"].to_numpy(), "field": "exit_year"}),
     ], ignore_index=True)
     meta = {k: v for k, v in registry.meta.items() if k not in ("county_parameters",)}
+    if "survey_date" in meta:
+        meta["survey_date"] = (pd.Timestamp(meta["survey_date"]) + pd.DateOffset(years=1)).date().isoformat()
     meta.update(year=ny, sources=[f"second_snapshot(seed={seed}) of {registry.meta.get('name', 'registry')}"],
                 synthetic=True)
     new_reg = Registry(new_hh, new_mem, meta=meta)

@@ -165,8 +165,8 @@ def test_summary_by_county_and_province(registry, lists):
     p = cc.summary(by=None).iloc[0]
     assert (p.households, p.suspect_households, p.car_value_above) == (4, 3, 2)
     text = cc.describe()
-    assert "甲县：3 户中，比对发现疑点户 2 户（车辆 1 户，财政供养 1 户，低保未建档 1 户）。" in text
-    assert "乙县: 1 suspect households among 1 (1 car owners)." in cc.describe(lang="en")
+    assert "甲县：3 户中，比对命中 2 户（车辆 1 户，财政供养 1 户，低保未建档 1 户），其中疑点户 2 户。" in text
+    assert "乙县: 1 households flagged among 1 (1 car owners), 1 of them suspect." in cc.describe(lang="en")
     assert "CrossCheck" in repr(cc) and "<table" in cc._repr_html_()
 
 
