@@ -262,7 +262,14 @@ def _sort_codes(col_in_scope, st: Stage, first, U) -> np.ndarray:
 def _group_sizes(st: Stage, g_stratum, g_parent_code, N_g, size_u, gcodes, warn_msgs, k) -> np.ndarray:
     """n per group from the stage's n / fraction / allocation, bounds applied."""
     labels = np.where(g_stratum == "", "*", g_stratum).astype(str)
-    G = len(N_g)
+    present = set(labels)
+    for what in ("n", "fraction", "min_n", "max_n"):
+        val = getattr(st, what)
+        if isinstance(val, dict):
+            unused = sorted({_stratum_label_for_key(key) for key in val} - present - {"*", "default"})
+            if unused:
+                warn_msgs.append(f"stage {k} ({st.unit}): {what} names strata with no units in the frame "
+                                 f"{unused[:8]} (empty strata; check spelling) / 这些层在名册中没有单位。")
     if st.method == "all":
         return N_g.astype(float)
     min_n = _per_group(st.min_n, labels, 0, "min_n", st)

@@ -165,3 +165,10 @@ def test_n_larger_than_stratum_takes_all_with_a_warning(tiny_registry):
         s = ek.draw_sample(tiny_registry, plan, seed=1)
     assert len(s.households) == len(tiny_registry.households)
     assert (s.households.pi == 1).all() and s.manifest["warnings"]
+
+
+def test_empty_strata_named_in_the_plan_are_reported(small_registry):
+    plan = SamplingPlan([Stage("household_id", strata=["registry_status"], n={"*": 2, "exitd": 3})])
+    with pytest.warns(UserWarning, match="no units in the frame"):
+        s = ek.draw_sample(small_registry, plan, seed=1)
+    assert any("exitd" in w for w in s.manifest["warnings"])
