@@ -257,3 +257,14 @@ def test_synthetic_lists_are_found_exactly():
     exp_h = syn.expected.groupby("rule")["household_id"].nunique()
     for rule, n in exp_h.items():
         assert p[rule] == n
+
+
+def test_a_person_listed_in_two_households_flags_both(registry, ids):
+    from evalkit.registry.registry import Registry
+
+    mem = registry.members.copy()
+    mem.loc[mem["person_id"] == "P6", "id_number"] = ids["P2"]  # P2's ID also in H4 (phantom member)
+    reg = Registry(registry.households, mem)
+    cc = cross_check(reg, {"payroll": pd.DataFrame({"身份证号": [ids["P2"]], "单位": ["x"]})})
+    assert sorted(cc.flags["household_id"]) == ["H1", "H4"] and len(cc.matches) == 2
+    assert cc.lists.iloc[0].matched_records == 1 and cc.lists.iloc[0].matched_persons == 2
