@@ -318,6 +318,25 @@ def isin(s: pd.Series, values) -> np.ndarray:
     return s.isin(values).to_numpy(bool)
 
 
+def household_index(households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
+    """Position in ``households`` of each member's household (-1 when absent); one hash
+    join (pyarrow ``index_in`` for arrow strings), shared by the member rules."""
+    return _cached("hhindex", members["household_id"],
+                   lambda s: _household_index(households["household_id"], s))
+
+
+def _household_index(hh_ids: pd.Series, mem_hid: pd.Series) -> np.ndarray:
+    a, ref = _arrow(mem_hid), _arrow(hh_ids)
+    if a is not None and ref is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ref = ref.cast(a.type) if ref.type != a.type else ref
+        pos = pc.index_in(a, value_set=ref.combine_chunks() if isinstance(ref, pa.ChunkedArray) else ref)
+        return pc.fill_null(pos, -1).to_numpy().astype(np.int64)
+    return pd.Index(hh_ids.astype(object)).get_indexer(mem_hid.astype(object)).astype(np.int64)
+
+
 _POW10 = np.array([10 ** k for k in range(13)], dtype=np.int64)
 
 
@@ -629,6 +648,10 @@ def check_monitoring(households, members=None, source=None) -> pd.DataFrame:
 # ======================================================================================
 def _id_validity(ids: pd.Series) -> np.ndarray:
     """True where a non-missing ID number passes GB 11643 (shape, birth date, check digit)."""
+    return _cached("idvalid", ids, _id_validity_uncached)
+
+
+def _id_validity_uncached(ids: pd.Series) -> np.ndarray:
     from evalkit.registry import idnumber
 
     notna = ids.notna().to_numpy()
@@ -660,21 +683,24 @@ def check_duplicate_persons(households, members=None, source=None) -> pd.DataFra
     """The same ID number in two or more households (拆户/空挂户 suspicion) — error on every
     row involved (household heads and members); the same ID twice in one household —
     warning. Uses household heads' IDs when there is no member table."""
-    parts = []
+    tables = []
     if "head_id_number" in households.columns:
-        parts.append(pd.DataFrame({"id": households["head_id_number"],
-                                   "hid": households["household_id"], "t": 0,
-                                   "pos": np.arange(len(households))}))
+        tables.append((0, households, "head_id_number", None))
     if members is not None and "id_number" in members.columns:
-        parts.append(pd.DataFrame({"id": members["id_number"], "hid": members["household_id"], "t": 1,
-                                   "pos": np.arange(len(members))}))
-    if not parts:
+        tables.append((1, members, "id_number", household_index(households, members)))
+    if not tables:
         return empty_issues()
+    keep = _suspect_person_rows(tables, len(households))
+    parts = []
+    for (t, table, col, _hx), rows in zip(tables, keep):
+        rows = np.flatnonzero(table[col].notna().to_numpy()) if rows is None else rows
+        parts.append(pd.DataFrame({"id": table[col].iloc[rows].to_numpy(dtype=object),
+                                   "hid": table["household_id"].iloc[rows].to_numpy(dtype=object),
+                                   "t": t, "pos": rows}))
     allp = pd.concat(parts, ignore_index=True)
-    allp = allp[allp["id"].notna()]
     if not len(allp):
         return empty_issues()
-    dup = duplicated_all(allp["id"].reset_index(drop=True))
+    dup = allp["id"].duplicated(keep=False).to_numpy()
     cand = allp[dup]
     if not len(cand):
         return empty_issues()
@@ -705,6 +731,46 @@ def check_duplicate_persons(households, members=None, source=None) -> pd.DataFra
     return _concat(out)
 
 
+def _suspect_person_rows(tables, n_households: int):
+    """Pre-filter of :func:`check_duplicate_persons` on 64-bit keys: for each table the
+    positions of rows whose ID might be shared across households or repeated among one
+    household's members (a superset: the caller decides exactly on the strings), or None
+    per table when the fast path does not apply. A head listed again in their own
+    household's member table is not suspect — that is the normal case."""
+    keys, hhp, is_mem, tab, pos = [], [], [], [], []
+    for k, (t, table, col, hx) in enumerate(tables):
+        s = table[col]
+        notna = s.notna().to_numpy()
+        rows = np.flatnonzero(notna)
+        h = _hash64(s if notna.all() else s.iloc[rows].reset_index(drop=True))
+        if h is None:
+            return [None] * len(tables)
+        keys.append(h)
+        if hx is None:
+            hhp.append(rows)
+        else:  # unknown household: a household of its own (never equal to another)
+            hp = hx[rows]
+            hhp.append(np.where(hp >= 0, hp, -2 - np.arange(len(rows))))
+        is_mem.append(np.full(len(rows), t == 1))
+        tab.append(np.full(len(rows), k))
+        pos.append(rows)
+    keys, hhp = np.concatenate(keys), np.concatenate(hhp)
+    is_mem, tab, pos = np.concatenate(is_mem), np.concatenate(tab), np.concatenate(pos)
+    if len(keys) < 2:
+        return [np.zeros(0, np.int64) for _ in tables]
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    starts = np.r_[0, np.flatnonzero(sk[1:] != sk[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(sk)])
+    h_sorted = hhp[order]
+    hmin = np.minimum.reduceat(h_sorted, starts)
+    hmax = np.maximum.reduceat(h_sorted, starts)
+    nmem = np.add.reduceat(is_mem[order].astype(np.int64), starts)
+    suspect = (sizes > 1) & ((hmin != hmax) | (nmem > 1))
+    rows = order[np.repeat(suspect, sizes)]
+    return [np.sort(pos[rows][tab[rows] == k]) for k in range(len(tables))]
+
+
 # ======================================================================================
 # Member rules
 # ======================================================================================
@@ -731,8 +797,7 @@ def check_member_household(households, members=None, source=None) -> pd.DataFram
     if members is None or "household_id" not in members.columns:
         return empty_issues()
     hid = members["household_id"]
-    known = isin(hid, households["household_id"])
-    bad = ~known
+    bad = household_index(households, members) < 0
     msg = np.where(hid.isna().to_numpy()[bad], "成员的户编号为空 / member has no household ID",
                    "成员的户编号不在户表中 / member's household ID is not in the household table")
     return make_issues(members, bad, source=source, table_name="members", column="household_id",
@@ -744,8 +809,8 @@ def check_member_count(households, members=None, source=None) -> pd.DataFrame:
     on the household row (the number found is in the message)."""
     if members is None or "hh_size" not in households.columns:
         return empty_issues()
-    counts = members["household_id"].value_counts()
-    n = households["household_id"].map(counts).fillna(0).to_numpy(dtype=float)
+    pos = household_index(households, members)
+    n = np.bincount(pos[pos >= 0], minlength=len(households)).astype(float)
     size = pd.to_numeric(households["hh_size"], errors="coerce").to_numpy(float, na_value=np.nan)
     bad = ~np.isnan(size) & (size != n)
     msg = ("家庭人口数与成员表人数（" + pd.Series(n[bad]).map("{:.0f}".format).to_numpy(dtype=object)
@@ -759,9 +824,10 @@ def check_head_count(households, members=None, source=None) -> pd.DataFrame:
     household row when it has none or several."""
     if members is None or "relation" not in members.columns:
         return empty_issues()
-    heads = members.loc[members["relation"].eq("head").fillna(False).to_numpy(bool), "household_id"]
-    nh = households["household_id"].map(heads.value_counts()).fillna(0).to_numpy()
-    has_members = isin(households["household_id"], members["household_id"])
+    pos = household_index(households, members)
+    is_head = members["relation"].eq("head").fillna(False).to_numpy(bool)
+    nh = np.bincount(pos[(pos >= 0) & is_head], minlength=len(households))
+    has_members = np.bincount(pos[pos >= 0], minlength=len(households)) > 0
     bad = has_members & (nh != 1)
     msg = ("成员表中户主人数为 " + pd.Series(nh[bad]).map("{:.0f}".format).to_numpy(dtype=object)
            + "，应为1 / the member list should have exactly one head")
@@ -779,6 +845,13 @@ def _reference_date(year, reference_date) -> pd.Timestamp:
 
 def _birth(members: pd.DataFrame) -> pd.Series:
     """Birth date from ``birth_date``, else decoded from the ID number."""
+    for col in ("birth_date", "id_number"):
+        if col in members.columns:
+            return _cached("birth", members[col], lambda _s: _birth_uncached(members))
+    return pd.Series(pd.NaT, index=members.index, dtype="datetime64[ns]")
+
+
+def _birth_uncached(members: pd.DataFrame) -> pd.Series:
     from evalkit.registry import idnumber
 
     b = (pd.to_datetime(members["birth_date"], errors="coerce") if "birth_date" in members.columns
