@@ -40,7 +40,7 @@ def run(args) -> int:
     steps = ["登记库 registry", "抽样 sample", "调查清单 field lists", "模拟调查 fieldwork",
              "读取问卷 ingest", "指标 indicators", "报告 report"]
     bar = tqdm(total=len(steps), desc="evalkit demo", unit="step", file=sys.stderr,
-               bar_format="{desc}: {n_fmt}/{total_fmt} |{bar}| {elapsed}")
+               bar_format="{desc} {n_fmt}/{total_fmt} |{bar}| {elapsed}")
 
     def step(i):
         bar.set_description(f"evalkit demo — {steps[i]}")

@@ -5,7 +5,9 @@ Each function takes the objects of docs/contracts.md (``Results`` §7, ``Sample`
 without pyplot, so nothing leaks into global state and figures can be made in loops.
 Every artist a test or a reader may look for carries a ``gid`` (``interval``,
 ``threshold``, ``poverty_line`` …), which also names the element in the SVG output.
-Rates are proportions in the data and drawn as percentages.
+Rates are proportions in the data and drawn as percentages. The few descriptive numbers
+computed here (weighted shares, response rates, share below the line) are defined in
+docs/methodology/report.md §R1–§R5.
 """
 from __future__ import annotations
 
@@ -263,7 +265,8 @@ def _sample_households(sample) -> pd.DataFrame:
 def fieldwork_status(sample, responses=None, by=("county", "registry_status")) -> pd.DataFrame:
     """Per stratum (county × household type by default): main households drawn, reserves
     used, interviews completed, non-interviews by disposition and the response rate
-    (completed ÷ households approached). The table behind :func:`sample_composition`."""
+    (completed ÷ households approached). The table behind :func:`sample_composition`
+    (methodology/report.md §R3)."""
     hh = _sample_households(sample).copy()
     keys = _group_keys(hh, by)
     role = hh["role"] if "role" in hh.columns else pd.Series("main", index=hh.index)
@@ -375,7 +378,7 @@ def sample_composition(sample, responses=None, by=("county", "registry_status"))
 def registry_vs_sample_table(sample, registry, by="registry_status") -> pd.DataFrame:
     """Share of households in each category (``by``) in the registry, in the sample
     (unweighted) and in the sample weighted by the design weights — the weighted share
-    should reproduce the registry's when weights are right."""
+    should reproduce the registry's when weights are right (methodology/report.md §R4)."""
     hh = _sample_households(sample)
     reg_hh = registry if isinstance(registry, pd.DataFrame) else getattr(registry, "households", None)
     if not isinstance(reg_hh, pd.DataFrame):
@@ -426,7 +429,7 @@ def income_around_line(responses, line: float, statuses=("exited", "exiting"), b
     """Histogram of per-capita net income among surveyed exited households, with the
     poverty line and the weighted share of households at or below it (these fail the
     exit income test). ``window`` is the x range in multiples of the line; households
-    outside it are counted in the edge bins, never dropped."""
+    outside it are counted in the edge bins, never dropped (methodology/report.md §R5)."""
     inc, w, n_missing = _exited_income(responses, statuses)
     share = share_at_or_below(responses, line, statuses)
     lo, hi = window[0] * line, window[1] * line
