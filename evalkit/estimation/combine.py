@@ -119,7 +119,7 @@ def linear_combination(design, terms, by=None, constant=0.0, level=0.95, clip=Fa
         valid_any |= valid
         comps[name] = est
     var = taylor.variance(design, z_all, dom, D, lonely_psu or design.lonely_psu,
-                          in_domain=valid_any)
+                          in_domain=valid_any, cache_key=tuple(by))
     se = np.sqrt(np.maximum(var, 0.0))
     dfd = domain_df(design, dom, D, valid_any)
     lo, hi = _ci.t_ci(theta, se, dfd, level)

@@ -35,8 +35,8 @@ def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Codes of the pair (a, b), ordered lexicographically (a first)."""
     nb = int(b.max()) + 1 if b.size else 1
     key = a.astype(np.int64) * nb + b
-    _, inv = np.unique(key, return_inverse=True)
-    return inv.astype(np.int64).ravel()
+    codes, _ = pd.factorize(key, sort=True)   # hash + sort of the uniques only
+    return codes.astype(np.int64, copy=False)
 
 
 @dataclass
@@ -223,11 +223,8 @@ class SurveyDesign:
     @cached_property
     def psu_index(self) -> tuple[np.ndarray, np.ndarray, int, int]:
         """(row → first-stage PSU code, row → first-stage stratum code, #PSU, #strata)."""
-        n = len(self._data)
-        s = _codes(self._data[self.strata[0]]) if self.strata else np.zeros(n, np.int64)
-        p = _codes(self._data[self.psu[0]]) if self.psu else np.arange(n, dtype=np.int64)
-        u = _combine(s, p)
-        return u, s, int(u.max()) + 1 if n else 0, int(s.max()) + 1 if n else 0
+        st = self.stages[0]   # stage-1 groups are the strata, units the (nested) PSUs
+        return st.row_unit, st.row_group, st.n_units, st.n_groups
 
     def _group_label(self, k: int, row: int) -> str:
         parts = []

@@ -111,8 +111,9 @@ def distinct_per_domain(unit: np.ndarray, dom: np.ndarray, D: int, n_units: int)
     if unit.size == 0:
         return np.zeros(D)
     key = unit.astype(np.int64) * D + dom
-    if n_units * D <= 20_000_000:
-        pres = np.bincount(key, minlength=n_units * D) > 0
+    if n_units * D <= 50_000_000:
+        pres = np.zeros(n_units * D, bool)   # 1 byte per cell
+        pres[key] = True
         return pres.reshape(n_units, D).sum(axis=0).astype(float)
     uk = np.unique(key)
     return np.bincount(uk % D, minlength=D).astype(float)
@@ -217,7 +218,8 @@ def estimate_design(design: SurveyDesign, y, denominator=None, by=None, ci_metho
         vmask = None if all_valid else valid
         est, z, r, W, X = point_and_influence(design, yv, xv, dom, D, stat, vmask)
         if variance == "taylor":
-            var = taylor.variance(design, z, dom, D, lonely, in_domain=vmask)
+            var = taylor.variance(design, z, dom, D, lonely, in_domain=vmask,
+                                  cache_key=tuple(_as_list(by)))
         else:
             from evalkit.estimation import replicate
             var = replicate.variance(design, yv, np.ones(n_rows) if xv is None else xv, dom, D,

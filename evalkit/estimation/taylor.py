@@ -18,17 +18,27 @@ from evalkit.errors import DesignError
 DENSE_CELLS_PER_ROW = 4
 DENSE_MIN_CELLS = 4096
 
-def _unit_domain_totals(unit: np.ndarray, dom: np.ndarray, z: np.ndarray, U: int, D: int):
-    """Totals of z per (unit, domain) pair that has rows: (pair unit, pair domain, total)."""
+def _unit_domain_totals(unit: np.ndarray, dom: np.ndarray, z: np.ndarray, U: int, D: int,
+                        cache: dict | None = None):
+    """Totals of z per (unit, domain) pair that has rows: (pair unit, pair domain, total).
+
+    The pair index depends only on the design and the domains, so it is cached per ``by``.
+    """
     if U == unit.size:  # one row per unit (e.g. households): the rows are the pairs
         return unit, dom, z
-    key = unit * D + dom
-    codes, uniq = pd.factorize(key, sort=False)   # hash, O(n); order is irrelevant here
-    t = np.bincount(codes, weights=z, minlength=uniq.size)
-    return uniq // D, uniq % D, t
+    if cache is not None and "pairs" in cache:
+        codes, pu, pd_ = cache["pairs"]
+    else:
+        key = unit * D + dom
+        codes, uniq = pd.factorize(key, sort=False)   # hash, O(n); order is irrelevant here
+        pu, pd_ = uniq // D, uniq % D
+        if cache is not None:
+            cache["pairs"] = (codes, pu, pd_)
+    t = np.bincount(codes, weights=z, minlength=pu.size)
+    return pu, pd_, t
 
 
-def _stage_ss(st, z, dom, D, lonely_g, adjust: bool, n_rows: int) -> np.ndarray:
+def _stage_ss(st, z, dom, D, lonely_g, adjust: bool, n_rows: int, cache=None) -> np.ndarray:
     """(G, D) sums over units of (unit total − group mean)², the core of svyrecvar's onestrat.
 
     Dense (units × domains) table when it is small (≤ 4 cells per row); otherwise only the
@@ -45,7 +55,7 @@ def _stage_ss(st, z, dom, D, lonely_g, adjust: bool, n_rows: int) -> np.ndarray:
         T -= m[st.unit_group]
         T *= T
         return np.add.reduceat(T, starts, axis=0)
-    pu, pd_, pt = _unit_domain_totals(st.row_unit, dom, z, U, D)
+    pu, pd_, pt = _unit_domain_totals(st.row_unit, dom, z, U, D, cache)
     pg = st.unit_group[pu]
     gkey = pg * D + pd_
     m = _group_domain_table(gkey, pt, G, D) / st.n_g[:, None]
@@ -66,11 +76,12 @@ def _group_domain_table(keys: np.ndarray, vals, G: int, D: int) -> np.ndarray:
 
 
 def variance(design, z: np.ndarray, dom: np.ndarray, D: int, lonely_psu: str | None = None,
-             in_domain: np.ndarray | None = None) -> np.ndarray:
+             in_domain: np.ndarray | None = None, cache_key=None) -> np.ndarray:
     """Variance of the domain totals of ``z`` (shape (D,)), R ``svyrecvar`` conventions.
 
     ``dom``: domain code per row in [0, D); rows outside every domain must have z = 0 and
     ``in_domain`` False (they still count as sampled units: domains are never subset).
+    ``cache_key`` (e.g. the ``by`` columns) lets index structures be reused across calls.
     """
     lonely = lonely_psu or design.lonely_psu
     z = np.asarray(z, dtype=float)
@@ -86,7 +97,10 @@ def variance(design, z: np.ndarray, dom: np.ndarray, D: int, lonely_psu: str | N
                 f"{st.k + 1}: {labels[:10]}. Variance cannot be estimated there. Merge strata, or "
                 "choose lonely_psu='adjust' | 'average' | 'remove' | 'certainty'. "
                 "存在只有一个初级抽样单元的层，请合并层或指定 lonely_psu。")
-        SS = _stage_ss(st, z, dom, D, lonely_g, lonely == "adjust", z.size)
+        cache = None
+        if cache_key is not None:
+            cache = design.__dict__.setdefault("_pair_cache", {}).setdefault((cache_key, st.k, D), {})
+        SS = _stage_ss(st, z, dom, D, lonely_g, lonely == "adjust", z.size, cache)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(st.n_g > 1, st.f_g * st.n_g / (st.n_g - 1), st.f_g)
         scale = np.where(st.f_g < 1e-7, 0.0, scale) * st.mult_g
