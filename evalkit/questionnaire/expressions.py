@@ -222,6 +222,10 @@ class _Val:
 
 def _column_strings(col: pd.Series) -> np.ndarray:
     """Answers as strings, '' where missing (XPath string value of an empty node)."""
+    if col.dtype == object:  # answers already strings (or None): avoid a costly re-encoding
+        arr = col.to_numpy(dtype=object, copy=True)
+        arr[pd.isna(arr)] = ""
+        return arr
     return col.astype("string").fillna("").to_numpy(object)
 
 

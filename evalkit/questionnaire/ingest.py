@@ -64,6 +64,9 @@ def _as_text(col: pd.Series) -> pd.Series:
         return pd.Series(out, index=col.index, dtype=object)
     if pd.api.types.is_datetime64_any_dtype(col):
         return col.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object).where(col.notna(), None)
+    if pd.api.types.is_string_dtype(col) and col.dtype != object:
+        st = col.str.strip()  # Arrow-backed strings: vectorised in C
+        return st.where(st.notna() & (st != ""))
     s = col.astype(object)
     nn = s.notna().to_numpy()
     if nn.any() and not all(isinstance(x, str) for x in s.to_numpy()[nn][:50]):
@@ -211,6 +214,18 @@ def _standardise(tf: tabular.TableFile, form, village_form, issues: list) -> _Pa
 
 
 # ====================================================================== validation
+def _map_unique(s: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` to each distinct value only (answers repeat a handful of codes), then
+    broadcast back with numpy indexing: vectorised over rows, Python only over distinct values."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if not len(uniq):
+        return pd.Series(np.full(len(s), None, dtype=object), index=s.index)
+    mapped = np.empty(len(uniq) + 1, dtype=object)
+    mapped[:-1] = [fn(str(u)) for u in uniq]
+    mapped[-1] = None
+    return pd.Series(mapped[np.where(codes >= 0, codes, len(uniq))], index=s.index)
+
+
 def _parse_datetime(s: pd.Series) -> pd.Series:
     """ISO timestamps with an offset become local (Asia/Shanghai) wall time; naive stay as given."""
     txt = s.astype("string")
@@ -285,7 +300,7 @@ def validate_answers(frame: pd.DataFrame, questions: pd.DataFrame, form, headers
             out[name] = num.where(~bad).astype(float)
         elif kind == "select_one":
             table = form.lookup(q["list_name"])
-            mapped = s.map(table)
+            mapped = _map_unique(s, table.get)
             bad = present & mapped.isna()
             found.append(_issue_frame(out, bad, name, s, "error", "code",
                                       f"不是有效选项 / not a valid code of list '{q['list_name']}' "
@@ -293,18 +308,15 @@ def validate_answers(frame: pd.DataFrame, questions: pd.DataFrame, form, headers
             out[name] = mapped.where(~bad).astype(object)
         elif kind == "select_multiple":
             table = form.lookup(q["list_name"])
-            whole = s.map(table)
-            rest = present & whole.isna()
-            cleaned = whole.astype(object)
-            bad = pd.Series(False, index=s.index)
-            if rest.any():
-                tok = s[rest].astype(str).str.split().explode()
-                mt = tok.map(table)
-                bad_rows = mt.isna().groupby(level=0).any()
-                joined = mt.dropna().groupby(level=0).agg(" ".join)
-                bad.loc[bad_rows.index] = bad_rows.to_numpy()
-                ok_idx = bad_rows.index[~bad_rows.to_numpy()]
-                cleaned.loc[ok_idx] = joined.reindex(ok_idx).to_numpy()
+
+            def multi(v, table=table):
+                if v in table:
+                    return table[v]
+                toks = [table.get(t) for t in v.split()]
+                return None if any(t is None for t in toks) else " ".join(toks)
+
+            cleaned = _map_unique(s, multi)
+            bad = present & cleaned.isna()
             found.append(_issue_frame(out, bad, name, s, "error", "code",
                                       f"含无效选项 / contains a code not in list '{q['list_name']}'", headers))
             out[name] = cleaned.where(~bad)
@@ -469,6 +481,19 @@ def _sample_households(sample) -> pd.DataFrame | None:
     return hh
 
 
+def _read_csv_fast(p: Path) -> tabular.TableFile:
+    """A CSV export through pandas' C parser (tabular.read_table sniffs the separator with the
+    slower Python engine); encoding detection is tabular's. Tablet servers write ',' (Kobo
+    may write ';'), so the separator is taken from the header line."""
+    enc = tabular.detect_encoding(p)
+    with open(p, encoding=enc, newline="") as fh:
+        head = fh.readline()
+    sep = max((",", ";", "\t"), key=head.count)
+    frame = pd.read_csv(p, encoding=enc, dtype=str, keep_default_na=False, na_values=[""], sep=sep,
+                        engine="c")
+    return tabular.TableFile(frame, p, encoding=enc)
+
+
 def _read_files(paths) -> list[tabular.TableFile]:
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -479,7 +504,9 @@ def _read_files(paths) -> list[tabular.TableFile]:
             tables += _read_files(sorted(x for x in p.iterdir() if x.suffix.lower() in tabular.SUPPORTED))
             continue
         try:
-            if p.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            if p.suffix.lower() == ".csv":
+                tables.append(_read_csv_fast(p))
+            elif p.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
                 tables += [t for t in tabular.read_all_sheets(p) if len(t.frame.columns)]
             else:
                 tables.append(tabular.read_table(p))
@@ -576,7 +603,12 @@ def read_responses(paths, form=None, sample=None, *, village_form=None, qc: bool
     comp = pend & completed.to_numpy(dtype=bool)
     ids = hh["household_id"]
     # identical completed submissions -> keep one (the smallest key: independent of row order)
-    sig = pd.util.hash_pandas_object(hh[answer_cols].astype("string"), index=False)
+    # content signature, computed only for households with several completed submissions
+    multi = comp & ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    sig = pd.Series(np.arange(len(hh), dtype=np.uint64), index=hh.index)  # unique unless duplicated
+    if multi.any():
+        sub = hh.loc[multi, answer_cols].astype(object).where(hh.loc[multi, answer_cols].notna(), None)
+        sig[multi] = pd.util.hash_pandas_object(sub.astype(str), index=False).to_numpy() | np.uint64(1 << 63)
     order = np.lexsort((hh["_key"].fillna("").astype(str).to_numpy(object),
                         ids.fillna("").astype(str).to_numpy(object)))
     comp_idx = order[comp[order]]
@@ -738,10 +770,11 @@ def _members(mem_raw, hh, status, form, headers, found, reject):
     m = m[keep].copy()
     m["_hh_index"] = pidx[keep].astype(int).to_numpy()
     # member index: exported calculate, else the [n] in the KEY, else order within the household
-    idx_from_key = m["_key"].astype("string").str.extract(r"\[(\d+)\]$")[0] if "_key" in m.columns else None
-    mi = pd.to_numeric(m["member_index"], errors="coerce") if "member_index" in m.columns else pd.Series(np.nan, index=m.index)
-    if idx_from_key is not None:
-        mi = mi.astype(float).fillna(pd.to_numeric(idx_from_key, errors="coerce").astype(float))
+    mi = (pd.to_numeric(m["member_index"], errors="coerce") if "member_index" in m.columns
+          else pd.Series(np.nan, index=m.index)).astype(float)
+    if mi.isna().any() and "_key" in m.columns and m["_key"].notna().any():
+        idx_from_key = m["_key"].astype("string").str.extract(r"\[(\d+)\]$")[0]
+        mi = mi.fillna(pd.to_numeric(idx_from_key, errors="coerce").astype(float))
     mi = mi.fillna(m.groupby("_hh_index").cumcount().astype(float) + 1)
     m["member_index"] = mi.astype("int64")
     ctx_cols = [c for c in ("disposition", "consent", "hh_type", "hh_size") if c in hh.columns]
