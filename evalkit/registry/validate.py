@@ -907,29 +907,57 @@ def check_age_schooling(households, members=None, source=None, year=None,
 def check_id_consistency(households, members=None, source=None) -> pd.DataFrame:
     """Birth date and sex recorded for a member agree with those encoded in a valid ID
     number (digits 7–14 = birth date; digit 17 odd = male) — warning."""
-    from evalkit.registry import idnumber
-
     if members is None or "id_number" not in members.columns:
         return empty_issues()
     ids = members["id_number"]
     valid = ids.notna().to_numpy() & _id_validity(ids)
     out = []
-    if "birth_date" in members.columns and valid.any():
+    if not valid.any():
+        return empty_issues()
+    digits = _id_digits(ids, valid)  # YYYYMMDD of birth and the sequence digit, as integers
+    if "birth_date" in members.columns:
         b = pd.to_datetime(members["birth_date"], errors="coerce")
-        ib = idnumber.birth_date(ids.where(valid))
-        bad = valid & b.notna().to_numpy() & (b != ib).fillna(False).to_numpy(bool)
+        ymd = (b.dt.year * 10_000 + b.dt.month * 100 + b.dt.day).to_numpy(float, na_value=np.nan)
+        bad = valid & ~np.isnan(ymd) & (ymd != digits[0])
         out.append(make_issues(members, bad, source=source, table_name="members", column="birth_date",
                                severity="warning", check="id_birth_mismatch",
                                message="出生日期与身份证号不一致 / birth date differs from the ID number"))
-    if "sex" in members.columns and valid.any():
-        digit = pd.to_numeric(ids.where(valid).astype("string").str[16], errors="coerce")
-        id_sex = np.where(digit.to_numpy(float, na_value=np.nan) % 2 == 1, "male", "female")
+    if "sex" in members.columns:
+        id_sex = np.where(digits[1] % 2 == 1, "male", "female")
         sex = members["sex"]
         bad = valid & sex.notna().to_numpy() & (sex.to_numpy(dtype=object) != id_sex)
         out.append(make_issues(members, bad, source=source, table_name="members", column="sex",
                                severity="warning", check="id_sex_mismatch",
                                message="性别与身份证号不一致 / sex differs from the ID number"))
     return _concat(out)
+
+
+def _id_digits(ids: pd.Series, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Birth date digits (7–14) as the integer YYYYMMDD and the 17th digit of valid
+    18-character ID numbers (NaN elsewhere) — integer slices, no date parsing."""
+    n = len(ids)
+    ymd, seq = np.full(n, np.nan), np.full(n, np.nan)
+    rows = np.flatnonzero(valid)
+    sub = ids.iloc[rows]
+    if not pd.api.types.is_string_dtype(sub.dtype) or sub.dtype == object:
+        sub = sub.astype(_str_dtype_local())
+    arr = _arrow(sub)
+    if arr is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ymd[rows] = pc.cast(pc.utf8_slice_codeunits(arr, 6, 14), pa.int64()).to_numpy()
+        seq[rows] = pc.cast(pc.utf8_slice_codeunits(arr, 16, 17), pa.int64()).to_numpy()
+    else:
+        ymd[rows] = sub.str[6:14].astype("int64").to_numpy()
+        seq[rows] = sub.str[16].astype("int64").to_numpy()
+    return ymd, seq
+
+
+def _str_dtype_local():
+    from evalkit.registry.aliases import _str_dtype
+
+    return _str_dtype()
 
 
 # ======================================================================================
