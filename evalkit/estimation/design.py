@@ -264,9 +264,12 @@ class SurveyDesign:
                                level=level, variance=variance, lonely_psu=lonely_psu,
                                replicates=replicates, seed=seed, statistic=statistic, **kwargs)
 
-    def subset_columns(self, columns) -> "SurveyDesign":
-        """Same design on a frame with extra/replaced columns (same rows, same order)."""
-        return SurveyDesign(columns, **self.spec)
+    def with_data(self, frame: pd.DataFrame) -> "SurveyDesign":
+        """The same design declaration applied to another frame (e.g. with derived columns).
+
+        The frame is treated as read-only afterwards: domain indexes are cached on the design.
+        """
+        return SurveyDesign(frame, **self.spec)
 
     def __repr__(self) -> str:
         u, s, n_psu, n_str = self.psu_index

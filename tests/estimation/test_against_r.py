@@ -262,3 +262,14 @@ def test_sparse_pair_path_gives_the_same_answers(synth, clus2, lonely, ref, monk
     for opt in ("adjust", "average"):
         des = ek.SurveyDesign(lonely, weight="w", strata="stratum", psu="psu", lonely_psu=opt)
         check(des.estimate("y", by="d"), ref, f"lonely_{opt}_by", "y", by="d")
+
+
+def test_two_stage_with_strata_at_both_stages(ref):
+    """Villages in strata, households stratified by status within village, fpc at both stages."""
+    d = _data("synth_2stage.csv")
+    des = ek.SurveyDesign(d, weight="w", strata=["stratum", "status"], psu=["psu", "hh"],
+                          fpc=["N1", "N2"])
+    check(des.estimate("y"), ref, "two_stage_strata", "y")
+    check(des.estimate("inc", ci_method="wald"), ref, "two_stage_strata", "inc")
+    check(des.estimate("yp", denominator="x"), ref, "two_stage_strata_ratio", "yp/x")
+    check(des.estimate("y", by="d")[lambda r: r.d != "D"], ref, "two_stage_strata_by", "y", by="d")

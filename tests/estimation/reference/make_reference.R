@@ -203,6 +203,21 @@ con <- svycontrast(mm, quote(0.3 * y / one + 0.7 * yp / x))
 rec("combo2", "0.3*mean(y)+0.7*R(yp/x)", "", "estimate", coef(con))
 rec("combo2", "0.3*mean(y)+0.7*R(yp/x)", "", "se", SE(con))
 
+# ---- 4b. two stages, strata at both stages (villages in strata; households stratified by
+#          registry status within village, fpc at both stages) — evalkit's own sampling design
+s2 <- synth
+s2$hh <- ave(seq_len(nrow(s2)), s2$stratum, s2$psu, FUN = seq_along)
+s2$status <- ifelse(s2$hh %% 3 == 0, "poor", "non")
+cell <- ave(s2$hh, s2$stratum, s2$psu, s2$status, FUN = length)
+s2$N2 <- ifelse(cell == 1, 1, cell * 3 + s2$stratum)
+wcsv(s2, "synth_2stage.csv")
+d6 <- svydesign(ids = ~psu + hh, strata = ~stratum + status, fpc = ~N1 + N2, weights = ~w,
+                data = s2, nest = TRUE)
+rec_stat("two_stage_strata", "y", svymean(~y, d6)); rec_stat("two_stage_strata", "inc", svymean(~inc, d6))
+r <- svyratio(~yp, ~x, d6); rec("two_stage_strata_ratio", "yp/x", "", "estimate", coef(r))
+rec("two_stage_strata_ratio", "yp/x", "", "se", SE(r))
+b <- svyby(~y, ~d, d6, svymean); rec_by("two_stage_strata_by", "y", b)
+
 # ---- 5. lonely PSU options ---------------------------------------------------------
 for (opt in c("remove", "adjust", "average", "certainty")) {
   options(survey.lonely.psu = opt)
