@@ -176,10 +176,8 @@ def _rows(code, zh, en, dom_frame, est, se, lo, hi, level, method, df, n_hh, n_p
     return pd.DataFrame(cols, index=range(len(dom_frame)))
 
 
-def _rate_rows(hh, spec, code, by, level, ci_method, dom_codes, dom_frame, n_dom, deff_ref=None):
-    """One indicator over every domain: estimate, se, CI (zero-event bound), counts."""
-    from evalkit.estimation.ci import normalise_method, proportion_ci
-
+def _prepare(hh, code) -> dict:
+    """Numerator/denominator arrays of one indicator (NaN outside its answering population)."""
     zh, en, unit, flags, pops, complement = INDICATORS[code]
     status = pd.Series(hh["registry_status"].to_numpy(dtype=object))
     in_pop = np.ones(len(hh), bool) if pops is None else status.isin(list(pops)).fillna(False).to_numpy(bool)
@@ -195,14 +193,42 @@ def _rate_rows(hh, spec, code, by, level, ci_method, dom_codes, dom_frame, n_dom
     f = flag.fillna(False).to_numpy(bool) & answered
     size = pd.to_numeric(hh["hh_size"], errors="coerce").fillna(0).to_numpy(float)
     unit_size = size if unit == "person" else np.ones(len(hh))
-    y = unit_size * f
-    x = unit_size * answered
+    # rows outside the population are NaN: the engine treats them as outside the domain (R subset)
+    y = np.where(answered, unit_size * f, np.nan)
+    x = np.where(answered, unit_size, np.nan)
+    return {"y": y, "x": x, "answered": answered, "f": f, "in_pop": in_pop, "size": size}
+
+
+def _batch_estimate(des, preps: dict, by, level, dom_frame) -> dict:
+    """Every indicator's ratio in one engine call (na_rm: each population is its own domain)."""
+    codes = [c for c, p in preps.items() if p["answered"].any()]
+    out = {}
+    if not codes:
+        return out
+    ys, xs = [], []
+    for i, c in enumerate(codes):
+        des.data[f"_y{i}"] = preps[c]["y"]
+        des.data[f"_x{i}"] = preps[c]["x"]
+        ys.append(f"_y{i}")
+        xs.append(f"_x{i}")
+    res = des.estimate(ys, denominator=xs, by=by or None, ci_method="wald", level=level, na_rm=True)
+    for i, c in enumerate(codes):
+        out[c] = _align(res[res["variable"] == ys[i]], dom_frame, by)
+    return out
+
+
+def _rate_rows(hh, res, code, by, level, ci_method, dom_codes, dom_frame, n_dom, deff_ref=None, prep=None):
+    """One indicator over every domain: estimate, se, CI (zero-event bound), counts."""
+    from evalkit.estimation.ci import normalise_method, proportion_ci
+
+    zh, en, unit, flags, pops, complement = INDICATORS[code]
+    prep = prep or _prepare(hh, code)
+    answered, f, in_pop, size = prep["answered"], prep["f"], prep["in_pop"], prep["size"]
     n_hh = np.bincount(dom_codes, weights=answered.astype(float), minlength=n_dom)
     n_p = np.bincount(dom_codes, weights=size * answered, minlength=n_dom)
     n_ev = np.bincount(dom_codes, weights=f.astype(float), minlength=n_dom)
     n_missing = np.bincount(dom_codes, weights=(in_pop & ~answered).astype(float), minlength=n_dom)
-    if answered.any():
-        res = _align(_design_estimate(spec, y, x, by, level), dom_frame, by)
+    if res is not None:
         p = res["estimate"].to_numpy(float)
         se = res["se"].to_numpy(float)
         df = res["df"].to_numpy(float)
@@ -320,24 +346,23 @@ def compute(hh: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame | 
     tables, extras = [], []
     des = _work_design(hh, design, by_full)
     deff_ref: dict = {}
+    rate_codes = [c for c in spec["indicators"] if c != "poverty_incidence"]
+    if "poverty_incidence" in spec["indicators"]:
+        rate_codes += [c for c in ("missed_rate", "wrong_exit_rate") if c not in rate_codes]
+    preps = {c: _prepare(hh, c) for c in rate_codes}
     for by in levels:
         dom_codes, dom_frame, n_dom = _domains(hh, by)
         parts = {}
         use_ref = deff_ref if by else {}  # zero-event bound borrows the province design effect
-        for code in spec["indicators"]:
-            if code == "poverty_incidence":
-                continue
+        batch = _batch_estimate(des, preps, by, level, dom_frame)
+        for code in rate_codes:
             m = ci.get(code) if isinstance(ci, dict) else ci
-            parts[code] = _rate_rows(hh, des, code, by, level, m, dom_codes, dom_frame, n_dom,
-                                     use_ref.get(code))
+            parts[code] = _rate_rows(hh, batch.get(code), code, by, level, m, dom_codes, dom_frame, n_dom,
+                                     use_ref.get(code), preps[code])
             if not by:  # province-level design effect → bound for zero-event domains
                 dh = parts[code][1]["deff_household"].iloc[0]
                 deff_ref[code] = float(dh) if np.isfinite(dh) else 1.0
         if "poverty_incidence" in spec["indicators"]:
-            for need in ("missed_rate", "wrong_exit_rate"):
-                if need not in parts:
-                    parts[need] = _rate_rows(hh, des, need, by, level, None, dom_codes, dom_frame, n_dom,
-                                             use_ref.get(need))
             tot = spec.get("totals")
             if tot is None:
                 raise RuleError("综合贫困发生率需要登记库人口总数 / poverty_incidence needs registry totals: "
