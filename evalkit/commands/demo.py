@@ -119,7 +119,7 @@ def run(args) -> int:
         note("6. 全省估计与真实值 province estimate vs truth:")
         for r in prov.itertuples(index=False):
             mark = "✓" if r.covered else "✗"
-            note(f"   {r.label:<8} {r.estimate * 100:6.2f}%  [{r.ci_low * 100:5.2f}%, {r.ci_high * 100:5.2f}%]  "
+            note(f"   {r.label}{' ' * (14 - _width(str(r.label)))}{r.estimate * 100:6.2f}%  [{r.ci_low * 100:5.2f}%, {r.ci_high * 100:5.2f}%]  "
                  f"真实 truth {r.truth * 100:6.2f}% {mark}")
         if res.verdicts is not None:
             vc = res.verdicts["decision"].value_counts().to_dict()
@@ -137,14 +137,21 @@ def run(args) -> int:
 
     n_warn = len(caught)
     print(f"\n完成 / done in {time.perf_counter() - started:.0f} s. 输出 / outputs in {out.resolve()}:")
-    width = max(len(label) for label, _ in written)
+    width = max(_width(label) for label, _ in written)
     for label, path in written:
-        print(f"  {label:<{width}}  {path}")
+        print(f"  {label}{' ' * (width - _width(label))}  {path}")
     if n_warn:
         print(f"  （运行中有 {n_warn} 条提示，例如小层整层入样 / {n_warn} notes during the run, e.g. small strata "
               "taken whole: see the sample manifest）")
     print(f"打开报告 / open the report: {files.html.resolve()}")
     return 0
+
+
+def _width(text: str) -> int:
+    """Columns a string takes in a terminal (CJK characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def truth_vs_estimate(reg, results) -> "pd.DataFrame":  # noqa: F821

@@ -166,7 +166,7 @@ table{border-collapse:collapse;margin:.8em 0;font-size:.88em} th,td{border:1px s
 th{background:#37474f;color:#fff;font-weight:600} tr:nth-child(even) td{background:#f6f6f6}
 .manifest td:first-child{font-weight:600;white-space:nowrap} .en{color:#666;font-size:.9em}
 .pass{color:#fff;background:#2e7d32!important} .fail{color:#fff;background:#c62828!important}
-.inconclusive{color:#fff;background:#ef6c00!important} figure{margin:1em 0} img{max-width:100%}
+.inconclusive{color:#fff;background:#ef6c00!important} .pass,.fail,.inconclusive{white-space:nowrap} figure{margin:1em 0} img{max-width:100%}
 .page{page-break-after:always} .note{color:#555;font-size:.9em}
 """
 
@@ -197,11 +197,22 @@ def _figure_html(embedded, name, caption) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
+def _province_name(results, sample) -> str | None:
+    """Province name from the Results meta or the sample's households, if either has it."""
+    meta = getattr(results, "meta", {}) or {}
+    if meta.get("province_name"):
+        return str(meta["province_name"])
+    hh = getattr(sample, "households", None)
+    if isinstance(hh, pd.DataFrame) and "province_name" in hh.columns and hh["province_name"].notna().any():
+        return str(hh["province_name"].dropna().iloc[0])
+    return None
+
+
 def _html(results, manifest, embedded, sample, responses, suppress, title, line) -> str:
     table = F.result_table(results)
-    prov = manifest.get("province_code") or ""
-    year = manifest.get("year") or ""
-    title = title or f"第三方评估报告 {prov} {year}".strip()
+    prov = _province_name(results, sample) or manifest.get("province_code") or ""
+    year = manifest.get("year")
+    title = title or (f"{prov} {year} 年第三方评估报告" if year else f"{prov} 第三方评估报告").strip()
     parts = [f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body>"]
     # page 1: title + manifest
