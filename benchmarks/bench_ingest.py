@@ -68,10 +68,10 @@ def run(quick: bool) -> str:
     numeric = set(form.questions.loc[form.questions["kind"].isin(["integer", "decimal"]), "name"])
     exprs = [(q["relevant_full"], None) for q in form.fields("").to_dict("records") if q["relevant_full"]]
     exprs += [(q["constraint"], q["name"]) for q in form.fields("").to_dict("records") if q["constraint"]]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ev = Evaluator(data, numeric=numeric)
     hits = sum(int(ev.boolean(e, current=c).sum()) for e, c in exprs)
-    t_eval = time.perf_counter() - t0
+    t_eval, cpu_eval = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     issues = resp.issues.groupby(["severity", "check"]).size().rename("n").reset_index()
     target = "met" if t_read < 30 else ("NOT met on wall time (shared machine), met on CPU time"
@@ -88,7 +88,7 @@ def run(quick: bool) -> str:
         "|---|---:|---:|",
         f"| `read_responses` (read, validate types/codes/skip logic/constraints, duplicates, sample link, "
         f"nonresponse, weights, QC) | {n_rows:,} households + {n_mem:,} members | **{t_read:.1f}** wall, {cpu_read:.1f} CPU |",
-        f"| expression evaluator alone: {len(exprs)} relevant/constraint expressions | {len(data):,} | {t_eval:.2f} |",
+        f"| expression evaluator alone: {len(exprs)} relevant/constraint expressions | {len(data):,} | {t_eval:.2f} wall, {cpu_eval:.2f} CPU |",
         "",
         f"Target < 30 s for 100,000 interviews: **{target}** ({'quick run, smaller size' if quick else 'full size'}). "
         f"Peak memory {peak:,.0f} MiB. Reconciliation (rows read = accepted + non-interview + rejected) "

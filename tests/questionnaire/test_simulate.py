@@ -124,24 +124,34 @@ def test_injected_errors_are_all_found(world, tmp_path):
     assert s.at["household", "rejected"] == log["id_typo"] + log["duplicate"] + 2 * log["conflict"]
 
 
-def test_cli_ingest_writes_the_workbook_and_fails_strict_on_errors(world, tmp_path, capsys):
+def test_cli_ingest_writes_the_workbook_and_fails_strict_on_errors(world, clean, tmp_path, capsys):
+    import shutil
+
     from evalkit.cli import main
 
     reg, sample = world
+    paths, r = clean
     sample.save(tmp_path / "sample")
-    ek.simulate_fieldwork(sample, reg, tmp_path / "exports", seed=4, error_rate=0.1)
-    rc = main(["ingest", str(tmp_path / "exports"), "--sample", str(tmp_path / "sample"),
-               "--out", str(tmp_path / "out"), "--strict"])
-    printed = capsys.readouterr().out
-    assert rc == 1 and "balanced" in printed and "issues by check" in printed
-    issues = pd.read_csv(tmp_path / "out" / "issues.csv", encoding="utf-8-sig", dtype=str)
-    r = ek.read_responses(tmp_path / "exports", sample=ek.load_sample(tmp_path / "sample"))
-    assert len(issues) == len(r.issues) and (issues["severity"] == "error").any()
-    data = pd.read_parquet(tmp_path / "out" / "data.parquet")
-    assert len(data) == len(r.data)
-    assert set(pd.ExcelFile(tmp_path / "out" / "responses.xlsx").sheet_names) == {
-        "data", "members", "issues", "rejected", "nonresponse", "reconciliation"}
-    clean = tmp_path / "clean"
-    ek.simulate_fieldwork(sample, reg, clean, seed=4, error_rate=0.0)
-    assert main(["ingest", str(clean), "--sample", str(tmp_path / "sample"), "--out", str(tmp_path / "o2"),
+    assert main(["ingest", *map(str, paths), "--sample", str(tmp_path / "sample"), "--out", str(tmp_path / "ok"),
                  "--strict"]) == 0
+    data = pd.read_parquet(tmp_path / "ok" / "data.parquet")
+    assert len(data) == len(r.data) and data["weight_final"].sum() == pytest.approx(r.data["weight_final"].sum())
+    assert set(pd.ExcelFile(tmp_path / "ok" / "responses.xlsx").sheet_names) == {
+        "data", "members", "issues", "rejected", "nonresponse", "reconciliation"}
+    # one bad code in the export -> an error-level issue -> exit code 1 with --strict
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for p in paths:
+        shutil.copy(p, bad / p.name)
+    hh = pd.read_csv(bad / paths[0].name, dtype=str, keep_default_na=False)
+    row = int(np.flatnonzero(hh["two_assurances-food_ok"] == "yes")[0])
+    hh.loc[row, "two_assurances-food_ok"] = "是的"
+    hh.to_csv(bad / paths[0].name, index=False)
+    capsys.readouterr()
+    assert main(["ingest", str(bad), "--sample", str(tmp_path / "sample"), "--out", str(tmp_path / "o2"),
+                 "--strict"]) == 1
+    printed = capsys.readouterr().out
+    assert "balanced" in printed and "issues by check" in printed
+    issues = pd.read_csv(tmp_path / "o2" / "issues.csv", encoding="utf-8-sig", dtype=str)
+    assert issues[["file", "row", "column", "value", "check"]].values.tolist() == [
+        ["evalkit_household.csv", str(row + 2), "two_assurances-food_ok", "是的", "code"]]
