@@ -122,3 +122,15 @@ def test_table_columns_follow_contract(res):
                     "threshold_rule", "decision"]
     assert res.meta["line"] == 3218.0 and res.meta["year"] == 2019
     assert set(res.verdicts.columns) >= {"county_code", "county_name", "decision", "reason"}
+
+
+def test_public_api_and_plot(res):
+    import evalkit as ek
+
+    assert ek.poverty_line(2019) == 3218.0
+    assert ek.RuleSet.default(2019, "52").exit_standard.line == 3218.0
+    assert ek.Results is type(res)
+    assert ek.county_exit_check is county_exit_check and ek.two_rates_one_degree is two_rates_one_degree
+    fig = res.plot()
+    gids = {a.get_gid() for ax in fig.axes for a in ax.get_children()}
+    assert {"interval", "threshold"} <= gids
