@@ -316,7 +316,9 @@ def map_codes(values: pd.Series, column: str) -> tuple[pd.Series, np.ndarray]:
     canon = list(schema.CODES[column])
     if len(values) == 0:
         return values.astype(_str_dtype()), np.zeros(0, bool)
-    if _is_stringlike(values) and bool(values.isin(canon).all()):
+    from evalkit.registry.validate import in_codes
+
+    if _is_stringlike(values) and bool(in_codes(values, canon).all()):
         return values, np.zeros(len(values), bool)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.empty(len(uniques), dtype=object)

@@ -146,7 +146,7 @@ def read_one(item, table: str = "households", label: str | None = None):
     from evalkit import tabular
 
     if isinstance(item, pd.DataFrame):
-        frame, fname, info = item, label or "<DataFrame>", {"format": "DataFrame"}
+        frame, fname, info = item, label or f"<{table} DataFrame>", {"format": "DataFrame"}
     else:
         path = Path(item)
         try:
@@ -257,7 +257,7 @@ def _read_table_set(items, table: str, optional=()):
     if not items:
         raise RegistryError(f"no {table} file given (未提供文件).")
     for k, item in enumerate(items):
-        label = f"<DataFrame {k + 1}>" if len(items) > 1 else None
+        label = f"<{table} DataFrame {k + 1}>" if len(items) > 1 else None
         frame, info, iss = read_one(item, table, label)
         _check_required(frame, table, info["file"], optional)
         frames.append(frame)
@@ -345,7 +345,7 @@ def _blank_invalid_codes(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         if col.dtype != "code" or col.name == "registry_status" or col.name not in frame.columns:
             continue
         s = frame[col.name]
-        bad = s.notna() & ~s.isin(list(schema.CODES[col.codes]))
+        bad = s.notna().to_numpy() & ~V.in_codes(s, schema.CODES[col.codes])
         if bad.any():
             upd[col.name] = s.where(~bad)
     return frame.assign(**upd) if upd else frame

@@ -318,6 +318,13 @@ def isin(s: pd.Series, values) -> np.ndarray:
     return s.isin(values).to_numpy(bool)
 
 
+def in_codes(s: pd.Series, codes) -> np.ndarray:
+    """Boolean array: value is one of ``codes`` (a small list); memoised inside
+    :func:`caching`, since the reader and several rules ask the same question."""
+    codes = tuple(codes)
+    return _cached("in:" + "|".join(codes), s, lambda x: x.isin(list(codes)).to_numpy(bool))
+
+
 def household_index(households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
     """Position in ``households`` of each member's household (-1 when absent); one hash
     join (pyarrow ``index_in`` for arrow strings), shared by the member rules."""
@@ -414,7 +421,7 @@ def check_registry_status(households, members=None, source=None) -> pd.DataFrame
     if "registry_status" not in hh.columns:
         return empty_issues()
     s = hh["registry_status"]
-    bad = (~s.isin(list(schema.REGISTRY_STATUS))).to_numpy(bool)
+    bad = ~in_codes(s, schema.REGISTRY_STATUS)
     if not bad.any():
         return empty_issues()
     missing = s.isna().to_numpy()
@@ -441,7 +448,7 @@ def check_codes(households, members=None, source=None) -> pd.DataFrame:
             if col.dtype != "code" or col.name == "registry_status" or col.name not in table.columns:
                 continue
             s = table[col.name]
-            bad = (s.notna() & ~s.isin(list(schema.CODES[col.codes]))).to_numpy(bool)
+            bad = s.notna().to_numpy() & ~in_codes(s, schema.CODES[col.codes])
             if bad.any():
                 out.append(make_issues(
                     table, bad, source=source, table_name=table_name, column=col.name,
