@@ -684,7 +684,7 @@ def read_responses(paths, form=None, sample=None, *, village_form=None, qc: bool
     data["income_per_capita"] = parts_sum / data["hh_size"]
     if "hh_size" in data.columns:
         data["hh_size"] = data["hh_size"].astype("Int64")
-    nonresp = _nonresponse(hh, status, data, shh)
+    nonresp = _nonresponse(hh, status, data, shh, sample)
     if shh is not None:
         design_cols = [c for c in shh.columns if c not in data.columns or c == "household_id"]
         data = data.merge(shh[design_cols], on="household_id", how="left", validate="one_to_one")
@@ -888,8 +888,9 @@ def _check_avoidance(data, shh, sample, headers):
         avoid_p = {str(r["team"]): {c[:2] for c in _as_list(r.get("avoid_provinces"))} for _, r in roster.iterrows()}
         county = data["household_id"].map(shh.set_index("household_id")["county_code"]).fillna("").astype(str)
         team = data["team"].fillna("").astype(str)
-        bad = np.array([(cc[:6] in avoid_c.get(t, ())) or (cc[:2] in avoid_p.get(t, ()))
-                        for t, cc in zip(team, county)], dtype=bool)
+        bad_c = {f"{t}|{c}" for t, cs in avoid_c.items() for c in cs}
+        bad_p = {f"{t}|{c}" for t, cs in avoid_p.items() for c in cs}
+        bad = ((team + "|" + county.str[:6]).isin(bad_c) | (team + "|" + county.str[:2]).isin(bad_p)).to_numpy()
         found.append(_issue_frame(data, bad, "team", data["team"], "error", "avoidance",
                                   "调查组在其应回避的县（省）开展了访问 / this team interviewed in a county or "
                                   "province it must avoid (回避); re-interview with another team", headers))
@@ -905,7 +906,7 @@ def _check_avoidance(data, shh, sample, headers):
     return [x for x in found if x is not None]
 
 
-def _nonresponse(hh, status, data, shh) -> pd.DataFrame:
+def _nonresponse(hh, status, data, shh, sample=None) -> pd.DataFrame:
     """Sampled households that should have been interviewed but have no accepted interview."""
     ni = hh[status == "non_interview"].set_index("household_id")
     rep = data["replaces"].dropna() if "replaces" in data.columns else pd.Series(dtype=object)
@@ -915,9 +916,14 @@ def _nonresponse(hh, status, data, shh) -> pd.DataFrame:
         out = ni.reset_index()[["household_id", "disposition", "_file", "_row"]].rename(
             columns={"_file": "file", "_row": "row"})
         return out.reindex(columns=NONRESPONSE_COLUMNS).sort_values("household_id").reset_index(drop=True)
+    # replacements recorded in the sample (Sample.replace) count like field replacements
+    reps = getattr(sample, "replacements", None)
+    if isinstance(reps, pd.DataFrame) and len(reps) and {"household_id", "replaced_by"} <= set(reps.columns):
+        official = pd.Series(reps["replaced_by"].astype(str).to_numpy(), index=reps["household_id"].astype(str))
+        replaced_by = pd.concat([replaced_by, official[~official.index.isin(replaced_by.index)]])
     expected = shh[shh["active"].astype(bool) | shh["household_id"].isin(replaced_by.index)]
     missing = expected[~expected["household_id"].isin(data["household_id"])].copy()
-    missing["disposition"] = missing["household_id"].map(ni["disposition"]).fillna("not_visited")
+    missing["disposition"] = missing["household_id"].map(ni["disposition"]).astype(object).fillna("not_visited")
     missing["replaced_by"] = missing["household_id"].map(replaced_by)
     missing.loc[missing["replaced_by"].notna(), "disposition"] = np.where(
         missing.loc[missing["replaced_by"].notna(), "household_id"].isin(ni.index),

@@ -155,3 +155,33 @@ def test_cli_ingest_writes_the_workbook_and_fails_strict_on_errors(world, clean,
     issues = pd.read_csv(tmp_path / "o2" / "issues.csv", encoding="utf-8-sig", dtype=str)
     assert issues[["file", "row", "column", "value", "check"]].values.tolist() == [
         ["evalkit_household.csv", str(row + 2), "two_assurances-food_ok", "是的", "code"]]
+
+
+def test_real_sample_teams_avoidance_and_official_replacement(world, tmp_path):
+    """With the sampling module's Sample: assign_teams (回避) and Sample.replace feed the checks."""
+    reg, sample = world
+    s = type(sample)(sample.households.copy(), manifest=sample.manifest)
+    counties = sorted(s.households["county_code"].astype(str).unique())
+    s.assign_teams([ek.Team("甲组", avoid_counties=[counties[0]]), ek.Team("乙组", avoid_counties=[counties[1]])])
+    main = s.households[(s.households["role"] == "main")]
+    # a cell with a reserve: replace its first main household officially
+    cells = set(s.households.loc[s.households["role"] == "reserve", "cell"])
+    gone = main[main["cell"].isin(cells)].sort_values("household_id").iloc[0]
+    reserve = s.replace(gone["household_id"], "refused", time="2020-01-16T10:00:00+08:00")
+    paths = ek.simulate_fieldwork(s, reg, tmp_path, seed=8, error_rate=0.0, nonresponse=0.0)
+    r = ek.read_responses(paths, sample=s)
+    assert r.issues.empty, r.issues
+    assert reserve in set(r.data["household_id"]) and gone["household_id"] not in set(r.data["household_id"])
+    nr = r.nonresponse.set_index("household_id")
+    assert nr.at[gone["household_id"], "replaced_by"] == reserve
+    assert r.data["weight_final"].sum() == pytest.approx(main["weight"].sum())
+    # the team that must avoid county 0 interviews there: one error at that row
+    hh = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
+    in_c0 = hh["id-household_id"].str[:6] == counties[0][:6]
+    k = int(np.flatnonzero(in_c0 & (hh["id-disposition"] == "completed"))[0])
+    hh.loc[k, "id-team"] = "甲组"
+    hh.to_csv(paths[0], index=False)
+    r2 = ek.read_responses(paths, sample=s)
+    av = r2.issues[r2.issues["check"] == "avoidance"]
+    assert av[["row", "column", "value", "severity"]].values.tolist() == [[k + 2, "id-team", "甲组", "error"]]
+    assert set(r2.issues["check"]) == {"avoidance", "team_assignment"}
