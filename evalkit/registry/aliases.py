@@ -178,6 +178,9 @@ def map_headers(columns, table: str = "households") -> tuple[dict, list]:
 # --------------------------------------------------------------------------------------
 MISSING = None  # an alias mapped to MISSING means "no value" (e.g. 无 for monitoring)
 
+#: cell texts that mean "no value" in any code or number column (after code_key)
+MISSING_TOKENS = frozenset({"na", "n/a", "nan", "null", "-", "--", "—", "/", "\\", "空", "暂无"})
+
 CODE_EXTRA: dict[str, dict[str, str | None]] = {
     "registry_status": {
         "已脱贫": "exited", "脱贫户": "exited", "脱贫": "exited", "已脱贫户": "exited",
@@ -293,8 +296,10 @@ def _lookup_code(column: str, key: str | None):
     if key is None:
         return True, None
     table = CODE_MAPS[column]
-    if key in table:
+    if key in table:  # before the missing tokens: 'none'/无 is a code of disability
         return True, table[key]
+    if key in MISSING_TOKENS:
+        return True, None
     if column == "relation" and key.startswith("之") and key[1:] in table:  # 之子, 之女 …
         return True, table[key[1:]]
     if column == "schooling":

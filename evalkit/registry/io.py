@@ -494,7 +494,7 @@ _NUM_JUNK = re.compile(r"[,，\s元人户岁%％]|\(.*?\)")
 
 def _clean_number(value, year_like: bool):
     s = unicodedata.normalize("NFKC", str(value)).strip()
-    if s == "":
+    if s == "" or s.lower() in aliases.MISSING_TOKENS or s in ("无", "否"):
         return None, True
     if year_like:
         m = re.match(r"^(\d{4})(年|$|[-/.]\d)", s)

@@ -296,8 +296,11 @@ def test_code_aliases():
     assert sch.tolist() == ["junior", "primary", "senior", "dropout", "home_schooling"]
     cause, _ = aliases.map_codes(pd.Series(["因病致贫", "缺劳动力", "交通条件落后"]), "poverty_cause")
     assert cause.tolist() == ["illness", "lack_labour", "poor_transport"]
-    mon, unk = aliases.map_codes(pd.Series(["边缘户", "无", "突发严重困难户"]), "monitoring")
+    mon, unk = aliases.map_codes(pd.Series(["边缘户", "无", "突发严重困难户", "/"]), "monitoring")
     assert mon.tolist()[0] == "marginal" and pd.isna(mon.iloc[1]) and not unk.any()
+    assert pd.isna(mon.iloc[3])
+    dis, _ = aliases.map_codes(pd.Series(["无", "none", "一级残疾", "/"]), "disability")
+    assert dis.tolist()[:3] == ["none", "none", "severe"] and pd.isna(dis.iloc[3])
     sex, _ = aliases.map_codes(pd.Series([1.0, 2.0, "男", "女"]), "sex")
     assert sex.tolist() == ["male", "female", "male", "female"]
     # already-canonical columns come back untouched
@@ -316,9 +319,9 @@ def test_admin_code_normalisation():
 
 
 def test_number_and_date_coercion():
-    v, bad = rio._to_number(pd.Series(["3,500元", " 12 ", "x", None, "1e3"]), integer=False)
-    assert v.tolist()[:2] == [3500.0, 12.0] and bad.tolist() == [False, False, True, False, False]
-    assert v.iloc[4] == 1000.0
+    v, bad = rio._to_number(pd.Series(["3,500元", " 12 ", "x", None, "1e3", "无", "N/A", "/"]), integer=False)
+    assert v.tolist()[:2] == [3500.0, 12.0] and bad.tolist() == [False, False, True] + [False] * 5
+    assert v.iloc[4] == 1000.0 and v.iloc[5:].isna().all()  # 无, N/A, / mean "no value"
     y, bad = rio._to_number(pd.Series(["2018年", "2019-12", "2020", "2017.5"]), integer=True, year_like=True)
     assert y.tolist()[:3] == [2018, 2019, 2020] and bad.tolist() == [False, False, False, True]
     d, bad = rio._to_date(pd.Series(["1990-01-31", "1990/1/31", "19900131", "1990年1月31日",
