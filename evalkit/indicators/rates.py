@@ -257,7 +257,7 @@ def _rate_rows(hh, res, code, by, level, ci_method, dom_codes, dom_frame, n_dom,
     return out, extra
 
 
-def _poverty_incidence(hh, spec, by, level, dom_codes, dom_frame, n_dom, totals, parts):
+def _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom, totals, parts):
     """(P + r_m·N_nr + r_e·N_ex)/N per domain with the linearized variance of both rates.
 
     ``totals``: DataFrame aligned with dom_frame: persons_poor, persons_not_registered,
@@ -265,7 +265,7 @@ def _poverty_incidence(hh, spec, by, level, dom_codes, dom_frame, n_dom, totals,
     """
     from evalkit.estimation.ci import t_quantile
 
-    w = spec.data[spec.weight].to_numpy(float)
+    w = des.data[des.weight].to_numpy(float)
     size = pd.to_numeric(hh["hh_size"], errors="coerce").fillna(0).to_numpy(float)
     status = pd.Series(hh["registry_status"].to_numpy(dtype=object))
     N = totals["persons_all"].to_numpy(float)
@@ -294,7 +294,7 @@ def _poverty_incidence(hh, spec, by, level, dom_codes, dom_frame, n_dom, totals,
         q = t_quantile(rows["df"].to_numpy(float), level)
         add = np.where((ev == 0) & np.isfinite(hi) & (q > 0), (Nc / np.where(N > 0, N, np.nan) * hi / q) ** 2, 0.0)
         zero_var += np.nan_to_num(add)
-    res = _align(_design_estimate(spec, z, None, by, level, statistic="total"), dom_frame, by)
+    res = _align(_design_estimate(des, z, None, by, level, statistic="total"), dom_frame, by)
     se_lin = res["se"].to_numpy(float)
     df = res["df"].to_numpy(float)
     P = totals["persons_poor"].to_numpy(float)
@@ -469,7 +469,8 @@ def two_rates_one_degree(responses, rules: RuleSet | None = None, by=None, *, le
              "indicators": list(indicators), "include_total": include_total,
              "thresholds": _threshold_frame(thresholds, rules), "name_columns": _name_columns(hh, by)}
     table, verdicts, extra = compute(hh, rspec)
-    return Results(table, verdicts=verdicts, meta=_meta(rules, level, sample), households=hh, spec=rspec,
+    return Results(table, verdicts=verdicts, meta=_meta(rules, level, sample, kind="two_rates_one_degree"),
+                   households=hh, spec=rspec,
                    extra=extra, rules=rules)
 
 
@@ -525,6 +526,7 @@ def county_exit_check(responses, registry, rules: RuleSet | None = None, *, by="
              "indicators": list(indicators), "include_total": include_total, "thresholds": thr,
              "totals": totals, "name_columns": _name_columns(hh, by), "verdict_by": by[0] if by else None}
     table, verdicts, extra = compute(hh, rspec)
-    meta = _meta(rules, level, sample, registry_fingerprint=getattr(registry, "fingerprint", None),
+    meta = _meta(rules, level, sample, kind="county_exit_check",
+                 registry_fingerprint=getattr(registry, "fingerprint", None),
                  population=totals)
     return Results(table, verdicts=verdicts, meta=meta, households=hh, spec=rspec, extra=extra, rules=rules)

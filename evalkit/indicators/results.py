@@ -35,7 +35,8 @@ COLUMN_LABELS = {
     "se": "标准误 SE", "ci_low": "置信下限 CI low", "ci_high": "置信上限 CI high", "level": "置信水平 level",
     "ci_method": "区间方法 CI method", "df": "自由度 df", "n_households": "样本户数 households",
     "n_persons": "样本人数 persons", "threshold": "阈值 threshold", "threshold_rule": "规则 rule",
-    "decision": "判定 decision", "decision_reason": "判定依据 reason",
+    "decision": "判定 decision", "decision_reason": "判定依据 reason", "n_events": "样本中标记户数 flagged households",
+    "n_item_missing": "无法判定户数 undecided households",
 }
 PERCENT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "threshold")
 STATUS_ZH = {"initial": "初判", "contested": "申诉中", "final": "终判"}
@@ -70,10 +71,14 @@ class Results:
         return [c for c in self.table.columns if c not in TABLE_COLUMNS]
 
     def decisions(self) -> pd.DataFrame:
-        """table + the sentence explaining each decision (``decision_reason``)."""
+        """table + the sentence explaining each decision (``decision_reason``), the number of
+        flagged households sampled (``n_events``) and of households in the population whose
+        answers could not decide the flag (``n_item_missing``, excluded from the rate)."""
         out = self.table.copy()
-        if self.extra is not None and "decision_reason" in self.extra:
-            out["decision_reason"] = self.extra["decision_reason"].to_numpy()
+        if self.extra is not None:
+            for c in ("n_events", "n_item_missing", "decision_reason"):
+                if c in self.extra:
+                    out[c] = self.extra[c].to_numpy()
         return out
 
     def __repr__(self) -> str:
