@@ -216,6 +216,11 @@ class RuleSet:
                          "multidimensional score", f"eligibility={self.score.eligibility}"))
         return pd.DataFrame(rows, columns=["rule", "description_zh", "description_en", "parameter"])
 
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<p>{html.escape(repr(self))}</p>" + self.describe().to_html(index=False)
+
     def __repr__(self) -> str:
         std = self.exit_standard if self._line_resolvable() else None
         line = f"{std.line:,.0f} 元" if std else "line not set"

@@ -228,6 +228,7 @@ def test_ruleset_roundtrip_and_describe():
     assert {"rule", "description_zh", "description_en", "parameter"} == set(desc.columns)
     assert "3,218" in desc.set_index("rule").loc["income", "parameter"]
     assert "3,218" in repr(rules)
+    assert "<table" in rules._repr_html_() and "错评负面清单" in rules._repr_html_()
     with pytest.raises(RuleError):
         RuleSet.from_dict({"nonsense": 1})
     with pytest.raises(RuleError):
