@@ -1060,3 +1060,11 @@ def raise_fatal(issues: pd.DataFrame, context: str = "registry") -> None:
         parts.append(f"[{check}] {len(grp)} row(s):")
         parts.append(format_issues(grp))
     raise RegistryError("\n".join(parts))
+
+
+__all__ = [
+    "ISSUE_COLUMNS", "FATAL_CHECKS", "SLOW_CHECKS", "CHECKS", "Source", "validate", "select_checks",
+    "fatal", "raise_fatal", "format_issues", "make_issues", "empty_issues", "caching",
+    "duplicated_all", "admin_ints", "isin", "in_codes", "household_index", "ages",
+    *sorted(n for n in list(globals()) if n.startswith("check_")),
+]
