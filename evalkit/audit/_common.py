@@ -42,19 +42,23 @@ def prepare_ids(values: pd.Series, validate: bool = False):
         s[rest] = idnumber.normalise(s[rest]).astype(ARROW_STR)
         canon[rest] = s[rest].str.fullmatch(_CANON).fillna(False).to_numpy(bool)
     keys = np.full(len(s), -1, dtype=np.int64)
+    all_canon = bool(canon.all())
     if canon.any():
-        arr = pa.array(s[canon])
+        arr = pa.array(s if all_canon else s[canon])
         first = pc.cast(pc.utf8_slice_codeunits(arr, 0, 17), pa.int64()).to_numpy()
         last = pc.utf8_slice_codeunits(arr, 17, 18)
         chk = pc.cast(pc.if_else(pc.equal(last, "X"), "10", last), pa.int64()).to_numpy()
-        keys[canon] = first * 11 + chk
+        if all_canon:
+            keys = first * 11 + chk
+        else:
+            keys[canon] = first * 11 + chk
     status = None
     if validate:
         status = np.full(len(s), "ok", dtype=object)
         status[~canon] = "unusable"
         status[~present | (s.fillna("") == "").to_numpy(bool)] = "missing"
         if canon.any():
-            c = s[canon]
+            c = s if all_canon else s[canon]
             ok_check = (idnumber.check_digit(c.str[:17]) == c.str[17]).fillna(False).to_numpy(bool)
             # birth dates parsed once per distinct value (a few thousand), with the library's parser;
             # plausibility as in idnumber.is_valid (a real date, year >= 1890)

@@ -453,34 +453,54 @@ def _apply_rules(m: pd.DataFrame, active, *, car_value, business_capital, flag_u
 
 
 def _num(s: pd.Series, unit: str) -> pd.Series:
-    v = pd.to_numeric(s, errors="coerce")
-    return v.map(lambda x: "不详" if pd.isna(x) else f"{x:,.0f}{unit}")
+    """'85,000 元' (rounded, thousands separators) or '不详', vectorised with Arrow strings."""
+    v = pd.to_numeric(s, errors="coerce").to_numpy(float)
+    ok = np.isfinite(v)
+    r = np.where(ok, np.round(np.abs(v)), 0).astype(np.int64)
+    digits = pd.Series(r).astype(str).astype(C.ARROW_STR).str.pad(18, fillchar=" ")
+    groups = [digits.str.slice(i, i + 3) for i in range(0, 18, 3)]
+    txt = groups[0]
+    for g in groups[1:]:
+        txt = txt + "," + g
+    txt = txt.str.replace(r"^[ ,]+", "", regex=True)
+    txt = pd.Series(np.where(v < 0, "-", ""), dtype=C.ARROW_STR) + txt + unit
+    return pd.Series(np.where(ok, txt.astype(object), "不详"), index=s.index, dtype=object)
 
 
 def _day(s: pd.Series) -> pd.Series:
     d = pd.to_datetime(s, errors="coerce")
-    return d.dt.strftime("%Y-%m-%d").fillna("不详")
+    return d.dt.strftime("%Y-%m-%d").astype(C.ARROW_STR).fillna("不详")
 
 
 def _txt(s: pd.Series) -> pd.Series:
-    return s.astype(object).where(s.notna(), "不详").astype(str)
+    return s.astype(C.ARROW_STR).fillna("不详")
 
 
 def _evidence(m: pd.DataFrame) -> pd.Series:
-    """Readable Chinese evidence per match: member, list record (file, row), details, rule."""
-    detail = pd.Series("", index=m.index, dtype=object)
-    k = m["kind"]
-    detail[k == "vehicles"] = ("车牌 " + _txt(m["plate"]) + "，价值 " + _num(m["value"], " 元"))[k == "vehicles"]
-    detail[k == "housing"] = (_txt(m["address"]) + "，面积 " + _num(m["area"], " 平方米"))[k == "housing"]
-    detail[k == "business"] = (_txt(m["company"]) + "，注册资本 " + _num(m["registered_capital"], " 元"))[k == "business"]
-    detail[k == "payroll"] = ("单位 " + _txt(m["employer"]))[k == "payroll"]
-    detail[k == "dibao"] = ("低保起始 " + _day(m["start_date"]))[k == "dibao"]
-    detail[k == "deaths"] = ("死亡日期 " + _day(m["date"]))[k == "deaths"]
-    rel = m["relation"].map({c: v[0] for c, v in schema.RELATION.items()}).fillna("成员")
-    how = np.where(m["match_on"] == "name_birth", "（按姓名+出生日期匹配）", "")
-    kl = k.map({c: v.zh for c, v in KINDS.items()})
-    return (_txt(m["member_name"]) + "（" + rel + "）：" + kl + "名单 " + _txt(m["source"]) + " 第"
-            + m["row"].astype(str) + "行，" + detail + how + " → " + _txt(m["rule_label"]))
+    """Readable Chinese evidence per match: member, list record (file, row), details, rule
+    (Arrow string arithmetic: no Python call per row)."""
+    k = m["kind"].astype(object).to_numpy()
+    detail = pd.Series("", index=m.index, dtype=C.ARROW_STR)
+    parts = {
+        "vehicles": lambda: "车牌 " + _txt(m["plate"]) + "，价值 " + _num(m["value"], " 元").astype(C.ARROW_STR),
+        "housing": lambda: _txt(m["address"]) + "，面积 " + _num(m["area"], " 平方米").astype(C.ARROW_STR),
+        "business": lambda: _txt(m["company"]) + "，注册资本 " + _num(m["registered_capital"], " 元").astype(C.ARROW_STR),
+        "payroll": lambda: "单位 " + _txt(m["employer"]),
+        "dibao": lambda: "低保起始 " + _day(m["start_date"]),
+        "deaths": lambda: "死亡日期 " + _day(m["date"]),
+    }
+    for kind, make in parts.items():
+        sel = k == kind
+        if sel.any():
+            detail[sel] = make()[sel]
+    rel = m["relation"].map({c: v[0] for c, v in schema.RELATION.items()}).astype(C.ARROW_STR).fillna("成员")
+    how = pd.Series(np.where(m["match_on"].to_numpy() == "name_birth", "（按姓名+出生日期匹配）", ""),
+                    index=m.index, dtype=C.ARROW_STR)
+    kl = m["kind"].map({c: v.zh for c, v in KINDS.items()}).astype(C.ARROW_STR)
+    row = pd.Series(m["row"].to_numpy(), index=m.index).astype("Int64").astype(C.ARROW_STR).fillna("?")
+    out = (_txt(m["member_name"]) + "（" + rel + "）：" + kl + "名单 " + _txt(m["source"]) + " 第"
+           + row + "行，" + detail + how + " → " + _txt(m["rule_label"]))
+    return out.astype(object)
 
 
 def _households(flags: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
@@ -495,10 +515,10 @@ def _households(flags: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
             out[c] = pd.Series(dtype=object if c not in KINDS else bool)
         return out
     g = flags.groupby("household_id", sort=True)
-    pk = flags["person_id"].astype(object).where(flags["person_id"].notna(), flags["household_id"].astype(str) + "#")
+    persons = flags.drop_duplicates(["household_id", "person_id"])  # person_id NA (heads only) counts once
     agg = pd.DataFrame({
         "n_flags": g.size(),
-        "n_members_flagged": pk.groupby(flags["household_id"]).nunique(),
+        "n_members_flagged": persons.groupby("household_id", sort=True).size(),
         "suspect": g["suspect"].any(),
     })
     order = {c: i for i, c in enumerate(("wrong_inclusion", "missed", "record_update", "info"))}
@@ -511,7 +531,10 @@ def _households(flags: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
     agg["evidence"] = _join_within(flags["household_id"], flags["evidence"], "；").reindex(agg.index)
     for k in KINDS:
         agg[k] = kinds[k].to_numpy(bool) if k in kinds.columns else False
-    out = households[cols].merge(agg, left_on="household_id", right_index=True, how="inner")
+    # household fields travel with the flags (taken from the registry when matched): no join
+    # with the whole registry is needed
+    first = flags.drop_duplicates("household_id").set_index("household_id")
+    out = first[[c for c in cols[1:] if c in first.columns]].join(agg, how="inner").reset_index()
     sort = [c for c in ("county_code", "village_code", "household_id") if c in out.columns]
     return out.sort_values(sort).reset_index(drop=True)
 
