@@ -70,9 +70,10 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
     if mem is not None:
         mem, issues_m = canonicalise(mem, "members", source)
         if "hh_size" not in hh.columns:
-            counts = hh["household_id"].map(mem["household_id"].value_counts()).fillna(0)
+            pos = V.household_index(hh, mem)
+            counts = np.bincount(pos[pos >= 0], minlength=len(hh))
             hh.insert(list(hh.columns).index("registry_status") + 1, "hh_size",
-                      counts.astype("Int64"))
+                      pd.array(counts, dtype="Int64"))
             derived.append("hh_size")
     else:
         issues_m = V.empty_issues()
@@ -99,9 +100,11 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
         "checks": V.select_checks(checks),
         "derived_columns": derived,
     }
-    prov = hh["province_code"].dropna().unique() if "province_code" in hh.columns else []
-    if len(prov) == 1:
-        meta["province_code"] = str(prov[0])[:2]
+    if "province_code" in hh.columns:
+        prov = np.unique(V.admin_ints(hh["province_code"]) // 10 ** 10)
+        prov = prov[prov > 0]
+        if len(prov) == 1:
+            meta["province_code"] = str(int(prov[0]))
     issues = issues.reset_index(drop=True)
     return Registry(hh, mem, issues=issues, meta=meta)
 
