@@ -348,8 +348,10 @@ def sample_composition(sample, responses=None, by=("county", "registry_status"))
         y = np.arange(n)[::-1]
         left = np.zeros(n)
         if responses is not None:
-            segments = [("completed", "#2e7d32")] + list(zip(
-                [c for c in DISPOSITION if c != "completed"], ["#ef9a9a", "#ffcc80", "#b0bec5", "#bdbdbd"]))
+            palette = {"refused": "#ef9a9a", "absent": "#ffcc80", "not_found": "#b0bec5", "other": "#bdbdbd",
+                       "replaced": "#ce93d8"}
+            segments = [("completed", "#2e7d32")] + [(c, palette.get(c, "#9e9e9e")) for c in DISPOSITION
+                                                     if c != "completed"]
             for code, color in segments:
                 width = status[code].to_numpy(float)
                 zh, en = DISPOSITION[code]

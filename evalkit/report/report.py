@@ -167,11 +167,12 @@ th{background:#37474f;color:#fff;font-weight:600} tr:nth-child(even) td{backgrou
 .manifest td:first-child{font-weight:600;white-space:nowrap} .en{color:#666;font-size:.9em}
 .pass{color:#fff;background:#2e7d32!important} .fail{color:#fff;background:#c62828!important}
 .inconclusive{color:#fff;background:#ef6c00!important} .pass,.fail,.inconclusive{white-space:nowrap} figure{margin:1em 0} img{max-width:100%}
-.page{page-break-after:always} .note{color:#555;font-size:.9em}
+.page{page-break-after:always} .note{color:#555;font-size:.9em} .scroll{overflow-x:auto}
+td.wide{min-width:16em} caption{caption-side:top;text-align:left;color:#555;padding:.2em 0}
 """
 
 
-def _frame_html(df: pd.DataFrame, headers=None, percent=()) -> str:
+def _frame_html(df: pd.DataFrame, headers=None, percent=(), caption: str | None = None, wide=()) -> str:
     """DataFrame → escaped HTML table; decision cells get their colour class."""
     df = df.copy()
     for c in percent:
@@ -182,12 +183,46 @@ def _frame_html(df: pd.DataFrame, headers=None, percent=()) -> str:
     body = []
     for row in df.astype(object).where(df.notna(), "").itertuples(index=False):
         cells = []
-        for v in row:
+        for col, v in zip(df.columns, row):
             s = str(v)
-            klass = f' class="{cls[s]}"' if s in cls and s != "—" else ""
+            klass = f' class="{cls[s]}"' if s in cls and s != "—" else (' class="wide"' if col in wide else "")
             cells.append(f"<td{klass}>{html.escape(s)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (f"<div class='scroll'><table>{cap}<thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _compact_indicator(frame: pd.DataFrame, sub: pd.DataFrame):
+    """The per-indicator table for the page: constant columns (level, CI method, threshold,
+    rule) move into the caption, the county name is not repeated; the workbook keeps all."""
+    const = {}
+    for c in ("level", "ci_method", "threshold", "threshold_rule"):
+        if c in frame and frame[c].nunique(dropna=False) <= 1:
+            const[c] = frame[c].iloc[0] if len(frame) else None
+    drop = list(const) + [c for c in ("county_name",) if c in frame and "unit" in frame]
+    f = frame.drop(columns=drop)
+    bits = []
+    if const.get("ci_method") is not None:
+        lvl = const.get("level")
+        bits.append(f"区间方法 CI method: {const['ci_method']}" + (f"，置信水平 level {float(lvl) * 100:g}%" if lvl else ""))
+    if const.get("threshold") is not None and pd.notna(const.get("threshold")):
+        bits.append(f"阈值 threshold {float(const['threshold']) * 100:g}%（{const.get('threshold_rule') or ''}）")
+    return (f, [T._header(c) for c in f.columns], [c for c in f.columns if c in T.PERCENT_COLUMNS], "；".join(bits))
+
+
+def _compact_appeals(a: pd.DataFrame) -> pd.DataFrame:
+    """Appeal trace for the page: Chinese rule only, status labels, no code columns a name covers."""
+    from evalkit.registry import schema
+
+    drop = [c for c, keep in (("rule_en", "rule_zh"), ("county_code", "county_name")) if c in a and keep in a]
+    a = a.drop(columns=drop)
+    if "registry_status" in a:
+        a = a.assign(registry_status=a["registry_status"].map(lambda c: schema.code_label("registry_status", c)))
+    for col in ("appeal_status", "status"):
+        if col in a:
+            a[col] = a[col].map(lambda s: T.APPEAL_STATUS_ZH.get(s, s) if isinstance(s, str) else s)
+    return a
 
 
 def _figure_html(embedded, name, caption) -> str:
@@ -258,14 +293,17 @@ def _html(results, manifest, embedded, sample, responses, suppress, title, line)
         parts.append(f"<h3>{html.escape(str(label))} <span class='en'>{html.escape(str(label_en))}</span></h3>")
         parts.append(_figure_html(embedded, f"forest_{ind}", f"{label}：各县估计值、置信区间与阈值"))
         frame = T.indicator_frame(results, ind, suppress_population=suppress)
-        parts.append(_frame_html(frame, [T._header(c) for c in frame.columns],
-                                 percent=[c for c in frame.columns if c in T.PERCENT_COLUMNS]))
+        parts.append(_frame_html(*_compact_indicator(frame, sub)))
     parts.append("</section>")
     # survey
     parts.append("<section><h2>3. 调查情况 Survey</h2>")
     parts.append(_figure_html(embedded, "sample_composition", "各层样本与应答 Sample and response by stratum"))
     if sample is not None:
         st = T._drop_population(F.fieldwork_status(sample, responses), suppress)
+        if "registry_status" in st:
+            from evalkit.registry import schema
+
+            st["registry_status"] = st["registry_status"].map(lambda c: schema.code_label("registry_status", c))
         parts.append(_frame_html(st, [T._header(c) for c in st.columns], percent=["response_rate"]))
     parts.append(_figure_html(embedded, "registry_vs_sample", "登记库与样本构成 Registry vs sample"))
     parts.append(_figure_html(embedded, "attitudes_by_type", "满意度与认可度 Satisfaction and recognition"))
@@ -275,9 +313,9 @@ def _html(results, manifest, embedded, sample, responses, suppress, title, line)
     appeals = T.appeal_frame(results)
     parts.append("<section><h2>4. 核查标记与申诉 Flagged households and appeals</h2>")
     if appeals is not None and len(appeals):
-        a = T._drop_population(appeals, suppress)
+        a = _compact_appeals(T._drop_population(appeals, suppress))
         parts.append(f"<p>共 {len(a)} 条记录 / {len(a)} records; 详见工作簿“申诉追踪” (see the workbook).</p>")
-        parts.append(_frame_html(a.head(200), [T._header(c) for c in a.columns]))
+        parts.append(_frame_html(a.head(200), [T._header(c) for c in a.columns], wide=("rule_zh", "evidence")))
         if len(a) > 200:
             parts.append(f"<p class='note'>仅显示前 200 条 / first 200 of {len(a)} shown; 全部见工作簿。</p>")
     else:

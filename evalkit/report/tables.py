@@ -68,6 +68,7 @@ HEADERS = {
     "absent": ("外出/无人在家", "absent"),
     "not_found": ("查无此户", "not found"),
     "other": ("其他原因未访", "other non-interview"),
+    "replaced": ("已由备选户替换", "replaced by a reserve"),
     "approached": ("接触户数", "households approached"),
     "response_rate": ("应答率", "response rate"),
     "registry_status": ("贫困户属性", "registry status"),
