@@ -329,9 +329,13 @@ def validate_answers(frame: pd.DataFrame, questions: pd.DataFrame, form, headers
                                       headers))
             out[name] = t.dt.normalize() if kind == "date" else t
         # text and others stay as strings
-    # ---- 2. relevance, required, constraints (evaluated on cleaned, typed answers)
-    ev_frame = out if context is None else pd.concat([out, context.reindex(out.index)], axis=1)
-    ev = Evaluator(ev_frame, numeric=numeric)
+    # ---- 2. relevance and required flags, in form order: clearing a non-relevant answer
+    #         cascades to the questions whose relevance depends on it (as on the tablet)
+    cols = list(out.columns)
+    if context is not None:
+        out = out.join(context[[c for c in context.columns if c not in out.columns]])
+    ev = Evaluator(out, numeric=numeric)
+    checked = []
     for q in qs:
         name, kind = q["name"], q["kind"]
         if kind in ("calculate", "none") or name == "gps":
@@ -345,6 +349,7 @@ def validate_answers(frame: pd.DataFrame, questions: pd.DataFrame, form, headers
                                       "按跳转逻辑不应回答此题，答案已清除 / answered although the skip logic makes the "
                                       "question not applicable; the answer was removed", headers))
             out.loc[extra, name] = np.nan if kind in ("integer", "decimal") else None
+            ev._cache.pop(name, None)  # later expressions see the cleared column
             answered = answered & rel
         if q["required"]:
             # an answer removed as invalid above is already reported; flag only true blanks
@@ -352,14 +357,20 @@ def validate_answers(frame: pd.DataFrame, questions: pd.DataFrame, form, headers
             found.append(_issue_frame(out, blank, name, raw.get(name, val), "error", "required",
                                       "必答题缺失 / required answer is missing", headers))
         if q["constraint"]:
-            ok = ev.boolean(q["constraint"], current=name)
-            fail = answered & ~ok
-            if fail.any():
-                msg = q["constraint_message"] or f"不满足约束条件 / fails the constraint {q['constraint']}"
-                found.append(_issue_frame(out, fail, name, raw.get(name, val), "error", "constraint",
-                                          f"{msg} [{q['constraint']}]", headers))
-                out.loc[fail, name] = np.nan if kind in ("integer", "decimal") else None
-        ev._cache.pop(name, None)  # later expressions see the cleaned column
+            checked.append((q, answered))
+    # ---- 3. constraints, all evaluated on the same answers (one bad value does not make the
+    #         constraints of other questions that refer to it fail), then the failures are cleared
+    fails = []
+    for q, answered in checked:
+        fail = answered & ~ev.boolean(q["constraint"], current=q["name"])
+        if fail.any():
+            msg = q["constraint_message"] or f"不满足约束条件 / fails the constraint {q['constraint']}"
+            found.append(_issue_frame(out, fail, q["name"], raw.get(q["name"], out[q["name"]]), "error",
+                                      "constraint", f"{msg} [{q['constraint']}]", headers))
+            fails.append((q, fail))
+    for q, fail in fails:
+        out.loc[fail, q["name"]] = np.nan if q["kind"] in ("integer", "decimal") else None
+    out = out[cols]
     return out, [f for f in found if f is not None]
 
 

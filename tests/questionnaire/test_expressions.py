@@ -1,4 +1,6 @@
 """The XLSForm expression subset: every operator against hand-computed truth tables."""
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,3 +98,52 @@ def test_vectorised_over_many_rows_matches_row_by_row():
     e = Evaluator(big, numeric={"age"})
     e.boolean("${age} > 3")
     assert set(e._cache) == {"age"}
+
+
+# ---------------------------------------------------------------- property: vectorised == row by row
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_OPS = {"=": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
+        "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+
+
+def _atom():
+    num = st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(list(_OPS)), st.integers(-3, 3)).map(
+        lambda t: (f"${{{t[0]}}} {t[1]} {t[2]}", lambda r, t=t: _cmp(r[t[0]], t[1], t[2])))
+    arith = st.tuples(st.sampled_from(["+", "-", "*"]), st.sampled_from(list(_OPS)), st.integers(-5, 5)).map(
+        lambda t: (f"${{a}} {t[0]} ${{b}} {t[1]} {t[2]}",
+                   lambda r, t=t: _cmp({"+": r["a"] + r["b"], "-": r["a"] - r["b"], "*": r["a"] * r["b"]}[t[0]],
+                                       t[1], t[2])))
+    text = st.sampled_from(["yes", "no"]).map(lambda c: (f"${{t}} = '{c}'", lambda r, c=c: r["t"] == c))
+    return st.one_of(num, arith, text)
+
+
+def _cmp(x, op, y):
+    if math.isnan(x):
+        return op == "!="
+    return _OPS[op](x, y)
+
+
+_expr = st.recursive(_atom(), lambda inner: st.one_of(
+    st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(
+        lambda t: (f"({t[0][0]}) {t[1]} ({t[2][0]})",
+                   (lambda r, t=t: t[0][1](r) and t[2][1](r)) if t[1] == "and"
+                   else (lambda r, t=t: t[0][1](r) or t[2][1](r)))),
+    inner.map(lambda e: (f"not({e[0]})", lambda r, e=e: not e[1](r)))), max_leaves=6)
+
+_rows = st.lists(st.tuples(st.one_of(st.none(), st.integers(-4, 4)), st.one_of(st.none(), st.integers(-4, 4)),
+                           st.sampled_from(["yes", "no", None])), min_size=1, max_size=12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_expr, _rows)
+def test_vectorised_evaluation_equals_a_row_by_row_reference(expr, rows):
+    text, ref = expr
+    df = pd.DataFrame({"a": [None if r[0] is None else str(r[0]) for r in rows],
+                       "b": [None if r[1] is None else str(r[1]) for r in rows],
+                       "t": [r[2] for r in rows]})
+    got = evaluate(text, df, numeric={"a", "b"})
+    want = [ref({"a": float("nan") if a is None else float(a), "b": float("nan") if b is None else float(b),
+                 "t": t or ""}) for a, b, t in rows]
+    assert got.tolist() == want, text

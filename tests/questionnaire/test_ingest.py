@@ -333,3 +333,25 @@ def test_reconciliation_on_a_corrupted_export(tmp_path):
     assert {("hh.csv", k) for k in range(2, 35)} <= seen | set(zip(r.nonresponse["file"], r.nonresponse["row"]))
     assert r.data.set_index("household_id").loc["5201010010010010", "food_ok"] is None or \
         pd.isna(r.data.set_index("household_id").loc["5201010010010010", "food_ok"])
+
+
+def test_village_questionnaire_is_validated_with_its_own_form(write_csv):
+    v = dict(village_code="520101001001", respondent_role="secretary", enumerator="王五", team="T1",
+             road_hardened="yes", bus_access="yes", power_grid="yes", broadband="no", piped_water="yes",
+             clinic="yes", village_doctor="yes", collective_income="52000", n_households="210",
+             n_persons="800", n_registered_households="60", n_poor_households="12", n_exited_households="40",
+             work_team="yes", work_team_size="3", first_secretary="yes")
+    bad = {**v, "village_code": "520101001002", "n_poor_households": "70", "work_team": "no"}
+    big = {**v, "village_code": "520101001003", "n_households": "30000", "n_persons": "90000"}
+    vil = pd.DataFrame([v, bad, big])
+    vil.columns = [f"grp-{c}" for c in vil.columns]
+    r = read_responses([write_csv(pd.DataFrame([valid_row()])), write_csv(vil, "village.csv")], qc=False)
+    got = r.issues[["file", "row", "column", "check", "value"]].values.tolist()
+    # 70 poor > 60 registered, so also poor + exited (110) > 60; team size answered without a team
+    assert got == [["village.csv", 3, "grp-n_exited_households", "constraint", "40"],
+                   ["village.csv", 3, "grp-n_poor_households", "constraint", "70"],
+                   ["village.csv", 3, "grp-work_team_size", "not_relevant", "3"],
+                   # 30000 households breaks its own range only: n_persons >= n_households still holds
+                   ["village.csv", 4, "grp-n_households", "constraint", "30000"]]
+    assert len(r.villages) == 3 and r.villages["n_households"].tolist()[:2] == [210, 210]
+    assert r.summary().counts.set_index("table").at["village", "rows_read"] == 3
