@@ -404,3 +404,19 @@ def test_id_numbers_normalised_on_read():
     reg = ek.read_registry(df)
     assert reg.households["head_id_number"].iloc[0] == good
     assert len(reg.issues) == 0
+
+
+def test_admin_code_forms_agree_property():
+    """Any 12-digit code written as int, float, '….0' text or padded text normalises to the
+    same 12-digit string (hypothesis)."""
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.integers(min_value=10 ** 11, max_value=10 ** 12 - 1))
+    def prop(code):
+        forms = [pd.Series([code]), pd.Series([float(code)]), pd.Series([f"{code}.0"]),
+                 pd.Series([f" {code} "]), pd.Series([str(code)], dtype=object)]
+        for f in forms:
+            assert rio.normalise_admin(f).tolist() == [str(code)]
+
+    prop()
