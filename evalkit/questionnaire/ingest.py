@@ -162,10 +162,12 @@ def _standardise(tf: tabular.TableFile, form, village_form, issues: list) -> _Pa
     for q in {k.split("/")[0] for k in dummies}:
         if q not in out.columns:
             codes = [k.split("/")[1] for k in dummies if k.startswith(q + "/")]
-            on = {c: _as_text(df[dummies[f"{q}/{c}"]]).isin(["1", "True", "true", "yes"]) for c in codes}
-            chosen = pd.DataFrame(on, index=df.index)
-            out[q] = chosen.apply(lambda r: " ".join(c for c in codes if r[c]) or None, axis=1) \
-                if len(chosen) else pd.Series(dtype=object)
+            joined = pd.Series("", index=df.index, dtype=object)
+            for c in codes:  # loop over the few codes; each step is vectorised over rows
+                on = _as_text(df[dummies[f"{q}/{c}"]]).isin(["1", "True", "true", "yes"]).to_numpy()
+                joined = joined + np.where(on, c + " ", "")
+            joined = joined.str.strip()
+            out[q] = joined.where(joined != "", None)
             headers[q] = f"{q}/…"
     for c in out.columns:
         out[c] = _as_text(out[c])
