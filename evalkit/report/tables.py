@@ -46,6 +46,9 @@ HEADERS = {
     "denominator": ("分母（加权）", "denominator (weighted)"),
     "household_id": ("户编号", "household ID"),
     "rule": ("判定依据", "rule"),
+    "description_zh": ("说明", "description (Chinese)"),
+    "description_en": ("说明（英文）", "description (English)"),
+    "parameter": ("参数", "parameter"),
     "decision_reason": ("判定理由", "decision reason"),
     "reason": ("原因", "reason"),
     "status": ("状态", "status"),
@@ -97,6 +100,17 @@ def is_population_count(name: str) -> bool:
 
 
 META_ZH = {"line": "收入线（元/人·年）", "level": "置信水平", "rules": "判定规则集"}
+
+
+def rules_frame(results) -> pd.DataFrame | None:
+    """The classification rules applied (RuleSet.describe()): rule, Chinese and English text, parameter."""
+    rules = getattr(results, "rules", None)
+    describe = getattr(rules, "describe", None)
+    if callable(describe):
+        frame = describe()
+        if isinstance(frame, pd.DataFrame):
+            return frame
+    return None
 
 
 def population_frame(results) -> pd.DataFrame | None:
@@ -257,7 +271,7 @@ def method_frame(results, sample=None, suppress_population: bool = False) -> pd.
         " satisfaction and recognition are household rates.")
     for key, value in meta.items():
         if key in {"year", "province_code", "seed", "registry_fingerprint", "evalkit_version", "sample",
-                   "sample_manifest"} or isinstance(value, pd.DataFrame) or value is None:
+                   "sample_manifest", "level", "rules"} or isinstance(value, pd.DataFrame) or value is None:
             continue
         if suppress_population and is_population_count(key):
             continue
@@ -362,6 +376,12 @@ def write_workbook(results, path, sample=None, responses=None, suppress_populati
         write(ws, st, [_header(c) for c in st.columns], percent_cols=["response_rate"])
     else:
         write(ws, pd.DataFrame({"note": ["未提供样本 / no sample given"]}), ["说明 (note)"])
+
+    # 4a. the classification rules applied
+    rf = rules_frame(results)
+    if rf is not None and len(rf):
+        write(wb.create_sheet("判定规则"), rf, [HEADERS.get(c, (c, c))[0] + f" ({HEADERS.get(c, (c, c))[1]})"
+                                             for c in rf.columns])
 
     # 4b. base population (known constants) unless suppressed
     pop = None if suppress_population else population_frame(results)

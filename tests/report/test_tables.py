@@ -106,3 +106,21 @@ def test_suppress_population_hides_base_counts(tmp_path, results):
                                            ("n_persons", False), ("n_households", False), ("estimate", False)])
 def test_is_population_count(name, expected):
     assert T.is_population_count(name) is expected
+
+
+def test_rules_sheet_from_ruleset(tmp_path, results):
+    import pandas as pd
+
+    class Rules:
+        def describe(self):
+            return pd.DataFrame({"rule": ["income"], "description_zh": ["人均纯收入须高于收入线"],
+                                 "description_en": ["income above the line"], "parameter": ["3,218 元"]})
+
+    results.rules = Rules()
+    wb = load_workbook(T.write_workbook(results, tmp_path / "a.xlsx"))
+    rows = _rows(wb["判定规则"])
+    assert rows[0] == ["判定依据 (rule)", "说明 (description (Chinese))", "说明（英文） (description (English))",
+                       "参数 (parameter)"]
+    assert rows[1] == ["income", "人均纯收入须高于收入线", "income above the line", "3,218 元"]
+    note = {r[0] for r in _rows(wb["方法说明"])[1:]}
+    assert not any(k.startswith("判定规则集") for k in note)  # not dumped as a dict string
