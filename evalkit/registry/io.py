@@ -402,10 +402,17 @@ def normalise_admin(s: pd.Series) -> pd.Series:
     if arr is not None:
         if (V.admin_ints(s) >= 0).all():
             return s
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes, uniques = _factorize(s)
     mapped = [_admin_text(u) for u in uniques] + [None]
-    vals = pd.array(mapped, dtype=_STR)
-    return pd.Series(vals.take(np.where(codes < 0, len(uniques), codes)), index=s.index, name=s.name)
+    return pd.Series(aliases._take_text(mapped, np.where(codes < 0, len(uniques), codes)),
+                     index=s.index, name=s.name)
+
+
+def _factorize(s: pd.Series):
+    """(codes, uniques); a categorical column already is factorised."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), s.cat.categories
+    return pd.factorize(s, use_na_sentinel=True)
 
 
 def _admin_columns(frame: pd.DataFrame) -> dict:
@@ -440,6 +447,10 @@ def _to_text(s: pd.Series, name: str) -> pd.Series:
             s = pd.Series(np.where(ok, v, 0).astype(np.int64), index=s.index).astype(_STR).where(ok)
         else:
             s = s.astype(_STR)
+    elif isinstance(s.dtype, pd.CategoricalDtype):
+        codes, cats = _factorize(s)
+        text = [None if pd.isna(c) else str(c) for c in cats] + [None]
+        s = pd.Series(aliases._take_text(text, np.where(codes < 0, len(cats), codes)), index=s.index)
     elif not pd.api.types.is_string_dtype(s.dtype):
         s = s.astype(_STR)
     elif s.dtype == object:
