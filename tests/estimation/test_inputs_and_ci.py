@@ -199,6 +199,10 @@ def test_bootstrap_total_variance_matches_taylor_in_expectation(synth):
     boot = des.estimate("inc", statistic="total", by="d", variance="bootstrap", replicates=4000, seed=11)
     ratio = (boot.se / tay.se) ** 2
     assert np.all(np.abs(ratio - 1) < 0.12), ratio.tolist()
+    # and R's subbootstrap (4000 replicates, another random stream) agrees in distribution
+    t = pd.read_csv(REF / "reference_values.csv", keep_default_na=False)
+    r_se = t[(t.case == "synth_subboot_by_total") & (t.quantity == "se")].set_index("domain")["value"]
+    np.testing.assert_allclose(boot.se.to_numpy(), r_se.loc[boot.d].astype(float).to_numpy(), rtol=0.12)
     again = des.estimate("inc", statistic="total", by="d", variance="bootstrap", replicates=4000, seed=11)
     pd.testing.assert_frame_equal(boot, again)
     other = des.estimate("inc", statistic="total", by="d", variance="bootstrap", replicates=4000, seed=12)
