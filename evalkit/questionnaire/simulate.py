@@ -40,6 +40,24 @@ def _num_text(x: pd.Series) -> pd.Series:
     return out
 
 
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 CSV through Arrow's writer (much faster than pandas' at 100,000 rows); every
+    column as text, blanks empty, quotes only where needed — as a tablet server writes."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    cols = {}
+    for c in frame.columns:
+        v = frame[c]
+        txt = v.astype(object).where(v.notna(), None)
+        try:
+            cols[str(c)] = pa.array(txt.to_numpy(object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers or timestamps left in the column
+            cols[str(c)] = pa.array(txt.map(lambda x: None if x is None else str(x)).to_numpy(object),
+                                    type=pa.string())
+    pacsv.write_csv(pa.table(cols), path, pacsv.WriteOptions(quoting_style="needed"))
+
+
 def _key(rng, n) -> np.ndarray:
     hexes = rng.integers(0, 16, size=(n, 32))
     chars = np.array(list("0123456789abcdef"))[hexes]
@@ -270,8 +288,8 @@ def simulate_fieldwork(sample, registry, out_dir, seed: int, error_rate: float =
     ro = ro.iloc[np.argsort(rng.random(len(ro)), kind="stable")]
     p_hh = out / f"{form_id}.csv"
     p_ro = out / f"{form_id}-member.csv"
-    hh_out.to_csv(p_hh, index=False, encoding="utf-8")
-    ro.to_csv(p_ro, index=False, encoding="utf-8")
+    _write_csv(hh_out, p_hh)
+    _write_csv(ro, p_ro)
     paths = [p_hh, p_ro]
     p_vi = _write_villages(shh, registry, out, rng)
     if p_vi is not None:
@@ -328,5 +346,5 @@ def _write_villages(shh, registry, out: Path, rng) -> Path | None:
     })
     v["KEY"] = _key(rng, k)
     p = out / "evalkit_village.csv"
-    v.to_csv(p, index=False, encoding="utf-8")
+    _write_csv(v, p)
     return p
