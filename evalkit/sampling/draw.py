@@ -102,15 +102,27 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
     rec: list[dict] = []  # per stage, arrays aligned with scope
     for k, st in enumerate(plan.stages, 1):
         unit_s = col_in_scope(st.unit)
-        ucodes, uids, has_na = _unit_codes(unit_s, sort=(k < K) or _sorted_final)
+        if k == K and not _sorted_final:
+            # final stage: one row per household, no factorisation needed; duplicated ids show up as
+            # exact PRN ties or duplicated output rows and are then re-checked on the sorted path
+            has_na = bool(unit_s.isna().any())
+            ucodes = np.arange(len(unit_s), dtype=np.int64)
+            uids = pd.Index(unit_s.array if not has_na else unit_s.fillna("").array)
+            if has_na:
+                ucodes = np.where(unit_s.isna().to_numpy(), -1, ucodes)
+        else:
+            ucodes, uids, has_na = _unit_codes(unit_s, sort=True)
         if has_na:
             bad = np.flatnonzero(ucodes < 0)[:5] + 2
             raise PlanError(f"column '{st.unit}' is empty in {int((ucodes < 0).sum())} registry rows "
                             f"(e.g. rows {bad.tolist()}) / 单位编码缺失，无法抽样。")
         U = len(uids)
         n_rows = len(scope)
-        first = np.empty(U, np.int64)
-        first[ucodes[::-1]] = np.arange(n_rows)[::-1]
+        if U == n_rows and k == K and not _sorted_final:
+            first = ucodes
+        else:
+            first = np.empty(U, np.int64)
+            first[ucodes[::-1]] = np.arange(n_rows)[::-1]
         if k == K and U != n_rows:
             dup = unit_s.to_numpy()[np.flatnonzero(np.bincount(ucodes)[ucodes] > 1)[:5]]
             raise PlanError(f"household_id is not unique in the registry (e.g. {list(dup)}) / 户编号重复。")
@@ -188,16 +200,16 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
             warn_msgs.append(f"stage {k} ({st.unit}): {int(zero.sum())} strata get no sample (n = 0), their "
                              f"units cannot be drawn (e.g. {[str(x) for x in g_label[zero][:3]]}) / 样本量为 0 的层。")
         # permanent random numbers and systematic starts
-        u = prn(pd.Series(uids), seed, f"stage{k}:{st.unit}")
+        u = prn(pd.Series(uids.array if isinstance(uids, pd.Index) else uids), seed, f"stage{k}:{st.unit}")
         start = None
         sort_code = None
         if st.method in ("systematic", "pps_systematic"):
             start = prn(pd.Series(g_label.astype(str)), seed, f"start{k}:{st.unit}")
             sort_code = _sort_codes(col_in_scope, st, first, U)
         sel = select_in_groups(st.method, gcodes, n_g, u, size=size_u, sort_code=sort_code, start=start,
-                               n_reserve=int(st.reserves) if k == K else 0, tiebreak=np.arange(U),
+                               n_reserve=int(st.reserves) if k == K else 0, tiebreak=None,
                                exact_pi=st.exact_pi)
-        if sel.ties and k == K and U > 1:
+        if sel.ties and k == K and U > 1 and not _sorted_final:
             # exact PRN ties within a group (probability ~1e-7 per draw): re-rank on sorted ids
             return draw_sample(registry, plan, seed, created=created, _sorted_final=True)
         keep_u = sel.selected | (sel.reserve if k == K else False)
@@ -213,6 +225,8 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         parent_codes = rc.astype(np.int64)
 
     out = _assemble(hh, scope, rec, plan)
+    if not _sorted_final and out["household_id"].duplicated().any():
+        return draw_sample(registry, plan, seed, created=created, _sorted_final=True)
     fp = getattr(registry, "fingerprint", None)
     manifest = {
         "seed": seed,
@@ -303,49 +317,44 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
         extra += [c for c in [*st.strata, *st.sort] if c not in cols and c not in extra and c in hh.columns]
     out = hh[cols + extra].take(rows).reset_index(drop=True)
     K = len(rec)
-    n = len(rows)
-    pis, groups, units, fpcs = [], [], [], []
+    pis, fpcs = [], []
+    unit_dicts, unit_codes, group_dicts, group_codes = [], [], [], []
     new = {}
     for k, r in enumerate(rec, 1):
         uc = r["ucode"]
         gc = r["gcode_u"][uc]
-        unit = np.asarray(r["uids"], dtype=object)[uc].astype(str)
-        stratum = np.asarray(r["g_stratum"], dtype=object)[gc].astype(str)
-        group = np.asarray(r["g_label"], dtype=object)[gc].astype(str)
+        u_dict = _str_array(r["uids"])
+        g_dict = _str_array(r["g_label"])
+        s_dict = _str_array(np.where(np.asarray(r["g_stratum"], dtype=object) == "", "*", r["g_stratum"]))
         pi_k = r["pi_u"][uc]
         fpc_k = r["N_g"][gc].astype(float)
-        new[f"unit_{k}"] = pd.array(unit, dtype="string")
-        new[f"stratum_{k}"] = pd.array(np.where(stratum == "", "*", stratum), dtype="string")
+        new[f"unit_{k}"] = _take_str(u_dict, uc)
+        new[f"stratum_{k}"] = _take_str(s_dict, gc)
         new[f"pi_{k}"] = pi_k
         new[f"fpc_{k}"] = fpc_k
         pis.append(pi_k)
-        groups.append(group)
-        units.append(unit)
         fpcs.append(fpc_k)
+        unit_dicts.append(u_dict)
+        unit_codes.append(uc)
+        group_dicts.append(g_dict)
+        group_codes.append(gc)
     pis = np.vstack(pis)
     pi = np.prod(pis, axis=0)
     new["pi"] = pi
     new["weight"] = 1.0 / pi
     last = rec[-1]
     final_reserve = last["reserve_u"][last["ucode"]]
-    new["cell"] = pd.array(groups[-1], dtype="string")
+    new["cell"] = _take_str(group_dicts[-1], group_codes[-1])
     new["rank"] = last["rank_u"][last["ucode"]].astype(np.int64)
     new["role"] = np.where(final_reserve, "reserve", "main")
     new["active"] = ~final_reserve
     # design: first non-certainty stage is the PSU stage (ultimate cluster), methodology §5
     noncert = pis < 1.0 - 1e-12
     kstar = np.where(noncert.any(axis=0), noncert.argmax(axis=0), K - 1)
-    g_star = groups[-1].astype(object)
-    u_star = units[-1].astype(object)
-    f_star = fpcs[-1].copy()
-    for k in range(K - 1):
-        m = kstar == k
-        if m.any():
-            g_star[m] = groups[k][m]
-            u_star[m] = units[k][m]
-            f_star[m] = fpcs[k][m]
-    new["design_stratum"] = pd.array(g_star.astype(str), dtype="string")
-    new["design_psu"] = pd.array(u_star.astype(str), dtype="string")
+    idx = np.arange(len(rows))
+    new["design_stratum"] = _take_stage(group_dicts, group_codes, kstar)
+    new["design_psu"] = _take_stage(unit_dicts, unit_codes, kstar)
+    f_star = np.vstack(fpcs)[kstar, idx]
     equal_last = plan.stages[-1].method in ("srs", "systematic", "all")
     exact_fpc = (kstar == K - 1) & (equal_last | ~noncert.any(axis=0))
     new["design_fpc"] = np.where(exact_fpc, f_star, np.inf)
@@ -354,6 +363,38 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     keys = [f"unit_{k}" for k in range(1, K)] + ["cell", "role", "rank", "household_id"]
     out = out.sort_values(keys, kind="stable").reset_index(drop=True)
     return out
+
+
+def _str_array(values):
+    """Arrow string array of unit or group labels (uses the Arrow buffer when there is one)."""
+    import pyarrow as pa
+
+    if isinstance(values, pd.Index):
+        values = values.array
+    if hasattr(values, "__arrow_array__"):
+        arr = values.__arrow_array__()
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return arr.cast(pa.string())
+    return pa.array(np.asarray(values, dtype=object).astype(str), type=pa.string())
+
+
+def _take_str(dictionary, codes) -> pd.Series:
+    """dictionary[codes] as a pandas string column (no per-row Python objects)."""
+    import pyarrow as pa
+
+    arr = dictionary.take(pa.array(np.asarray(codes, dtype=np.int64)))
+    return pd.Series(pd.arrays.ArrowStringArray(arr)).astype("string")
+
+
+def _take_stage(dicts, codes, kstar) -> pd.Series:
+    """Per row, the label of stage ``kstar[row]``: one take from the stages' concatenated labels."""
+    import pyarrow as pa
+
+    offsets = np.cumsum([0] + [len(d) for d in dicts[:-1]])
+    allcodes = np.vstack(codes) + offsets[:, None]
+    pick = allcodes[kstar, np.arange(allcodes.shape[1])]
+    return _take_str(pa.concat_arrays(dicts), pick)
 
 
 def sample_hash(households: pd.DataFrame) -> str:

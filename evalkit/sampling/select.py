@@ -32,7 +32,8 @@ class Selection:
 def _rank_within(group: np.ndarray, key: np.ndarray, tiebreak: np.ndarray):
     """0-based rank of each row within its group by ascending ``key`` (ties by ``tiebreak``), and
     whether any finite key tied within a group."""
-    order = np.lexsort((tiebreak, key, group))
+    # lexsort is stable: with the default tiebreak (row order) two keys suffice
+    order = np.lexsort((key, group)) if tiebreak is None else np.lexsort((tiebreak, key, group))
     ks, gs = key[order], group[order]
     ties = bool(np.any((gs[1:] == gs[:-1]) & (ks[1:] == ks[:-1]) & np.isfinite(ks[1:])))
     g_sorted = group[order]
@@ -84,7 +85,6 @@ def select_in_groups(method: str, group: np.ndarray, n_g: np.ndarray, u: np.ndar
     G = len(n_g)
     n_g = np.asarray(n_g, np.int64)
     N_g = np.bincount(group, minlength=G)
-    tiebreak = np.arange(n) if tiebreak is None else tiebreak
     if method == "all":
         pi = np.ones(n)
         key = u
