@@ -33,7 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exports", nargs="+", help="问卷导出文件或目录 / questionnaire export files or folders")
     p.add_argument("--form", help="XLSForm 问卷（默认内置户问卷）/ XLSForm (default: the bundled household form)")
     p.add_argument("--by", default="county_code", help="分域列（默认 county_code）/ domain column")
-    p.add_argument("--line", type=float, help="收入线（元/人·年），用于收入分布图 / income line for the income figure")
+    p.add_argument("--year", type=int, help="评估年度（默认取登记库或样本）/ evaluation year (default: registry or sample)")
+    p.add_argument("--province", help="省代码（默认取登记库或样本）/ province code (default: registry or sample)")
+    p.add_argument("--line", type=float, help="收入线（元/人·年），默认按年度和省份查表 / income line (default: "
+                   "looked up by year and province)")
     p.add_argument("--title", help="报告标题 / report title")
     p.add_argument("--suppress-population", action="store_true",
                    help="隐藏基数人口，只报告比率 / hide base population counts (rates only)")
@@ -98,9 +101,19 @@ def run(args) -> int:
         responses = ek.read_responses(args.exports, args.form, sample=sample)
     if args.results:
         verdicts = read_results_table_verdicts(args.verdicts) if args.verdicts else None
-        meta = dict(getattr(sample, "manifest", {}) or {})
+        man = dict(getattr(sample, "manifest", {}) or {})
         table = select_analysis(read_results_table(args.results), args.analysis)
-        results = SavedResults(table, verdicts=verdicts, meta={"sample_manifest": meta} if meta else {})
+        meta = {"sample_manifest": man} if man else {}
+        reg_meta = dict(getattr(registry, "meta", {}) or {})
+        year = args.year or reg_meta.get("year") or man.get("year") or (man.get("registry_meta") or {}).get("year")
+        prov = args.province or reg_meta.get("province_code") or man.get("province_code") \
+            or (man.get("registry_meta") or {}).get("province_code")
+        if prov is None and sample is not None and "province_code" in sample.households:
+            prov = str(sample.households["province_code"].dropna().iloc[0])[:2]
+        meta.update({k: v for k, v in (("year", year), ("province_code", prov)) if v is not None})
+        if "level" in table and table["level"].notna().any():
+            meta["level"] = float(table["level"].dropna().iloc[0])
+        results = SavedResults(table, verdicts=verdicts, meta=meta)
     elif responses is not None:
         if registry is not None:
             results = ek.county_exit_check(responses, registry, by=args.by)

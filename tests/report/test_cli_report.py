@@ -58,3 +58,14 @@ def test_cli_report_combined_table_picks_analysis(tmp_path, results):
     rows = list(load_workbook(tmp_path / "b" / "assessment.xlsx")["群众满意度"].iter_rows(values_only=True))
     assert rows[1][rows[0].index("估计值 (estimate)")] == 0.5
     assert main(["report", "--results", str(csv), "--analysis", "nope", "--out", str(tmp_path / "c")]) == 1
+
+
+def test_cli_report_year_gives_line_and_title(tmp_path, results):
+    csv = tmp_path / "results.csv"
+    results.table.to_csv(csv, index=False, encoding="utf-8-sig")
+    assert main(["report", "--results", str(csv), "--year", "2019", "--province", "52",
+                 "--out", str(tmp_path / "r"), "--no-figures"]) == 0
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    head = html[: html.index("</section>")]
+    assert "<td>3218.0</td>" in head          # national line 2019 looked up from the table
+    assert "2019 年第三方评估报告" in head
