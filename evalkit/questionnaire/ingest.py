@@ -225,7 +225,7 @@ def _map_unique(s: pd.Series, fn) -> pd.Series:
     mapped = np.empty(len(uniq) + 1, dtype=object)
     mapped[:-1] = [fn(str(u)) for u in uniq]
     mapped[-1] = None
-    return pd.Series(mapped[np.where(codes >= 0, codes, len(uniq))], index=s.index)
+    return pd.Series(mapped[np.where(codes >= 0, codes, len(uniq))], index=s.index, dtype=object)
 
 
 def _parse_datetime(s: pd.Series) -> pd.Series:
