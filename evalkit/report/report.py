@@ -96,11 +96,16 @@ def _poverty_line(results, line):
 
 
 def _save(fig, stem: Path) -> dict[str, Path]:
+    """PNG and SVG of ``fig``; the SVG is byte-identical for identical inputs (fixed id salt,
+    no date), so re-running a report changes no figure file."""
+    import matplotlib
+
     out = {}
-    for fmt in ("png", "svg"):
-        p = stem.with_suffix(f".{fmt}")
-        fig.savefig(p, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-        out[fmt] = p
+    with matplotlib.rc_context({"svg.hashsalt": "evalkit", "svg.fonttype": "path"}):
+        for fmt in ("png", "svg"):
+            p = stem.with_suffix(f".{fmt}")
+            fig.savefig(p, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+            out[fmt] = p
     return out
 
 

@@ -65,3 +65,14 @@ def test_rc_does_not_touch_global_rcparams():
     fonts.cjk_rc()
     assert list(matplotlib.rcParams["font.family"]) == before
     assert fm.FontProperties(family=fonts.register()).get_family() == [fonts.register()]
+
+
+def test_no_font_is_a_clear_report_error(monkeypatch):
+    import pytest
+
+    from evalkit.errors import ReportError
+
+    monkeypatch.setattr(fonts, "_candidate_files", lambda: [])
+    monkeypatch.setattr(fonts, "PREFERRED_FAMILIES", ("No Such CJK Font",))
+    with pytest.raises(ReportError, match="noto-cjk-sans-otc"):
+        fonts.register.__wrapped__()

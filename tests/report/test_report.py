@@ -70,3 +70,11 @@ def test_public_api(tmp_path, results):
 
     files = ek.report(results, tmp_path, figures=False)
     assert files.html.name == "report.html"
+
+
+def test_figures_are_byte_identical_on_rerun(tmp_path, results):
+    results.table = results.table[results.table["indicator"] == "wrong_exit_rate"]
+    a = report(results, tmp_path / "a")
+    b = report(results, tmp_path / "b")
+    for fmt in ("svg", "png"):
+        assert a.figures["forest_wrong_exit_rate"][fmt].read_bytes() == b.figures["forest_wrong_exit_rate"][fmt].read_bytes()
