@@ -137,7 +137,24 @@ by_type["ratio"] = by_type["Σ weight"] / by_type["registry N"]
 by_type'''),
         code("sample.summary().head(12)"),
         md("""
-## 6. 调查清单 / Field lists
+## 6. 分组与回避 / Teams and avoidance
+三个调查组；每组不得调查其成员籍贯所在的县（回避）。整个乡镇分给同一组，工作量尽量均衡。
+Three teams; no team may survey the county its members come from (avoidance). Whole
+townships go to one team, balancing the workload.
+"""),
+        code('''\
+counties = sorted(sample.households["county_code"].unique())
+teams = [ek.Team("T01", members=["张三", "李四"], avoid_counties=[counties[0]]),
+         ek.Team("T02", members=["王五", "赵六"], avoid_counties=[counties[1]]),
+         ek.Team("T03", members=["孙七", "周八"], avoid_counties=[counties[2]])]
+assignment = sample.assign_teams(teams)
+# avoidance holds: no team works in a county it must avoid
+for t in teams:
+    mine = assignment[assignment["team"] == t.name]
+    assert not mine["county_code"].astype(str).str[:6].isin(t.avoid_counties).any()
+assignment.groupby(["team", "county_code"])["households"].sum().unstack(fill_value=0)'''),
+        md("""
+## 7. 调查清单 / Field lists
 每个调查组一个 Excel 文件（每村一页），身份证号和电话已脱敏，候补户按启用顺序排列。
 One workbook per team (a sheet per village), ID and phone numbers masked, reserves in the
 order they must be used.
