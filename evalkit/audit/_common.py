@@ -56,15 +56,19 @@ def prepare_ids(values: pd.Series, validate: bool = False):
     if validate:
         status = np.full(len(s), "ok", dtype=object)
         status[~canon] = "unusable"
-        status[~present | (s.fillna("") == "").to_numpy(bool)] = "missing"
+        blank = ~present
+        if rest.any():  # empty strings are never canonical: test only the rest
+            blank[rest] = (s[rest].str.len() == 0).fillna(True).to_numpy(bool)
+        status[blank] = "missing"
         if canon.any():
             c = s if all_canon else s[canon]
             ok_check = (idnumber.check_digit(c.str[:17]) == c.str[17]).fillna(False).to_numpy(bool)
-            # birth dates parsed once per distinct value (a few thousand), with the library's parser;
-            # plausibility as in idnumber.is_valid (a real date, year >= 1890)
-            codes, uniq = pd.factorize(c.str[6:14])
-            born = idnumber.birth_date("000000" + pd.Series(uniq, dtype=ARROW_STR))
-            ok_birth = (born.notna() & (born.dt.year >= 1890)).to_numpy(bool)[codes]
+            # birth dates (YYYYMMDD, from the integer key) parsed once per distinct value with the
+            # library's parser; plausibility as in idnumber.is_valid (a real date, year >= 1890)
+            ymd = (keys[canon] // 11 // 1000) % 100_000_000
+            uniq, inv = np.unique(ymd, return_inverse=True)
+            born = idnumber.birth_date(pd.Series(uniq).map("000000{:08d}".format))
+            ok_birth = (born.notna() & (born.dt.year >= 1890)).to_numpy(bool)[inv]
             idx = np.flatnonzero(canon)
             status[idx[~(ok_check & ok_birth)]] = "bad_check"
     return s, keys, status

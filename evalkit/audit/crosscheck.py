@@ -190,14 +190,14 @@ def read_department_list(data, kind: str, source: str | None = None):
         )
     df = frame[list(rename)].rename(columns=rename).reset_index(drop=True)
     n = len(df)
-    out = pd.DataFrame({"source": pd.Series([source] * n, dtype=object),
-                        "row": np.arange(2, n + 2, dtype=np.int64)})
+    out = pd.DataFrame({"row": np.arange(2, n + 2, dtype=np.int64)})
+    out.attrs["source"] = source
     issues = []
     k = KINDS[kind]
 
-    for col in ("name",) + k.fields:
+    for col in ("name",) + k.fields:  # text fields: stripped when a record is matched (_assemble)
         if col in df.columns and col not in k.numeric and col not in k.dates:
-            out[col] = df[col].astype(C.ARROW_STR).str.strip()
+            out[col] = df[col].astype(C.ARROW_STR)
     for col in k.numeric:
         if col in df.columns:
             v, bad = C.parse_number(df[col], scale.get(col, 1.0))
@@ -321,7 +321,7 @@ def cross_check(registry, lists: dict, *, car_value: float = 30_000, business_ca
         all_matches.append(mm)
         st = rec["id_status"].to_numpy()
         list_rows.append({
-            "kind": kind, "kind_label": KINDS[kind].zh, "source": rec["source"].iloc[0] if len(rec) else str(kind_in),
+            "kind": kind, "kind_label": KINDS[kind].zh, "source": rec.attrs["source"],
             "records": len(rec), "id_ok": int((st == "ok").sum()), "id_bad_check": int((st == "bad_check").sum()),
             "id_unusable": int((st == "unusable").sum()), "id_missing": int((st == "missing").sum()),
             "matched_records": int(matched.sum()), "matched_persons": int(mm["person_key"].nunique()),
@@ -391,17 +391,18 @@ def _assemble(kind, rec, persons, hh, m) -> pd.DataFrame:
             "member_name": _tk(persons["name"], p) if "name" in persons else pd.NA,
             "relation": _tk(persons["relation"], p) if "relation" in persons else pd.NA,
             "kind": kind, "match_on": m["match_on"].to_numpy(),
-            "source": _tk(rec["source"], r), "row": _tk(rec["row"], r),
+            "source": rec.attrs["source"], "row": _tk(rec["row"], r),
         })
         out["person_key"] = np.where(pd.isna(out["person_id"]), out["household_id"].astype(str) + "#head",
                                      out["person_id"].astype(str))
         out["record_id_number"] = _tk(rec["id_number"], r)
-        out["record_name"] = _tk(rec["name"], r) if "name" in rec else pd.NA
+        out["record_name"] = rec["name"].take(r).str.strip().to_numpy() if "name" in rec else pd.NA
         if "birth_date" in rec:
             out["record_birth_date"] = _tk(rec["birth_date"], r)
         for f in KINDS[kind].fields:
             if f in rec.columns:
-                out[f] = _tk(rec[f], r)
+                v = rec[f].take(r)
+                out[f] = (v.str.strip() if str(v.dtype).startswith("string") else v).to_numpy()
         pos = hh.index.get_indexer(out["household_id"])  # hh is indexed by household_id
         ok = pos >= 0
         for c in hh.columns:

@@ -154,15 +154,49 @@ def compare_registries(old, new, *, match_head_id: bool = True, match_member_id:
     h["change_detail"] = detail
     h["change_label"] = h["change"].map({k: v[0] for k, v in HOUSEHOLD_CHANGES.items()})
     h["county_changed"] = county_changed
-    h = h.sort_values(["county_code", "household_id"], kind="stable").reset_index(drop=True)
-
-    members = _members(old, new, h, match_member_id)
+    # h row of every old / new household (before sorting h)
+    hpos_old = np.full(len(O), -1, dtype=np.int64)
+    hpos_old[i[i >= 0]] = np.flatnonzero(i >= 0)
+    hpos_new = np.full(len(N), -1, dtype=np.int64)
+    hpos_new[j[j >= 0]] = np.flatnonzero(j >= 0)
+    order = _order(h["county_code"], h["household_id"])
+    rank = np.empty(len(h), dtype=np.int64)
+    rank[order] = np.arange(len(h))
+    members = _members(old, new, h, match_member_id, O, N, hpos_old, hpos_new, rank)
+    h = h.iloc[order].reset_index(drop=True)
     proc = _procedure(old, new, O, N, h, procedure_fields)
     years = (old.meta.get("year"), new.meta.get("year"))
     return RegistryChanges(h, members, proc, years)
 
 
-def _members(old, new, h: pd.DataFrame, match_id: bool) -> pd.DataFrame | None:
+def _order(*keys: pd.Series) -> np.ndarray:
+    """Stable lexicographic order of string/number columns (first key most significant),
+    computed with Arrow's sort on each key — no Python comparison per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ranks = []
+    for k in keys:
+        arr = pa.array(k.astype(C.ARROW_STR) if not pd.api.types.is_numeric_dtype(k) else k)
+        idx = pc.array_sort_indices(arr, order="ascending", null_placement="at_end").to_numpy()
+        r = np.empty(len(k), dtype=np.int64)
+        r[idx] = np.arange(len(k))
+        # equal values share the rank of their first occurrence in sorted order
+        sk = arr.take(pa.array(idx))
+        same = np.zeros(len(k), bool)
+        if len(k) > 1:
+            eq = pc.equal(sk.slice(1), sk.slice(0, len(k) - 1)).fill_null(False).to_numpy(zero_copy_only=False)
+            nul = pc.and_(pc.is_null(sk.slice(1)), pc.is_null(sk.slice(0, len(k) - 1))).to_numpy(zero_copy_only=False)
+            same[1:] = eq | nul
+        first = np.maximum.accumulate(np.where(same, 0, np.arange(len(k))))
+        r[idx] = first
+        ranks.append(r)
+    return np.lexsort(ranks[::-1])
+
+
+def _members(old, new, h: pd.DataFrame, match_id: bool, O, N, hpos_old, hpos_new, rank) -> pd.DataFrame | None:
+    """Person-level changes; households are referred to by their row in ``h`` (integers),
+    so no string lookups over the member tables beyond one hash join per snapshot."""
     if old.members is None or new.members is None:
         return None
     mo, mn = old.members, new.members
@@ -174,6 +208,15 @@ def _members(old, new, h: pd.DataFrame, match_id: bool) -> pd.DataFrame | None:
     i = np.concatenate([pairs["i"].to_numpy(), i_only, np.full(len(j_only), -1)])
     j = np.concatenate([pairs["j"].to_numpy(), np.full(len(i_only), -1), j_only])
 
+    # h row of each member's household in each snapshot
+    ho_all = pd.Index(O["household_id"]).get_indexer(mo["household_id"])
+    hn_all = pd.Index(N["household_id"]).get_indexer(mn["household_id"])
+    ho_all = np.where(ho_all >= 0, hpos_old[np.maximum(ho_all, 0)], -1)
+    hn_all = np.where(hn_all >= 0, hpos_new[np.maximum(hn_all, 0)], -1)
+    ho = np.where(i >= 0, ho_all[np.maximum(i, 0)], -1)
+    hn = np.where(j >= 0, hn_all[np.maximum(j, 0)], -1)
+    hrow = np.where(j >= 0, hn, ho)
+
     m = pd.DataFrame({
         "person_id": _either(mn, j, mo, i, "person_id"),
         "person_id_old": _take(mo, i, "person_id"),
@@ -181,28 +224,22 @@ def _members(old, new, h: pd.DataFrame, match_id: bool) -> pd.DataFrame | None:
         "household_id_old": _take(mo, i, "household_id"),
     })
     m["change"] = np.select([j < 0, i < 0], ["member_removed", "member_added"], "unchanged").astype(object)
-    # the household's change: through the new household when present, else the old one
-    by_new = h.dropna(subset=["household_id"]).drop_duplicates("household_id").set_index("household_id")
-    by_old = h.dropna(subset=["household_id_old"]).drop_duplicates("household_id_old").set_index("household_id_old")
-    has_new = pd.Series(j >= 0)
-    m["household_change"] = m["household_id"].map(by_new["change"]).where(
-        has_new, m["household_id_old"].map(by_old["change"]))
-    m["county_code"] = m["household_id"].map(by_new["county_code"]).where(
-        has_new, m["household_id_old"].map(by_old["county_code"]))
-    # the old household's continuation in the new snapshot (renumbered households included)
-    cont = m["household_id_old"].map(by_old["household_id"])
-    m["changed_household"] = (i >= 0) & (j >= 0) & (cont.fillna("") != m["household_id"].fillna("")).to_numpy(bool)
-    # natural change (自然增减): a member added to / removed from a household registered in both snapshots
-    both = h["status_old"].isin(REGISTERED) & h["status_new"].isin(REGISTERED)
-    added = (m["change"] == "member_added").to_numpy()
-    removed = (m["change"] == "member_removed").to_numpy()
+    ok = hrow >= 0
+    m["household_change"] = pd.Series(np.where(ok, h["change"].to_numpy(object)[np.maximum(hrow, 0)], None))
+    m["county_code"] = _take(h, np.where(ok, hrow, -1), "county_code")
+    # a person found in another household than the continuation of their old one (分户/合户)
+    m["changed_household"] = (i >= 0) & (j >= 0) & (ho != hn)
+    # natural change (自然增减): added to / removed from a household registered in both snapshots
+    both = (h["status_old"].isin(REGISTERED) & h["status_new"].isin(REGISTERED)).to_numpy(bool)
+    added = (j >= 0) & (i < 0)
+    removed = (i >= 0) & (j < 0)
     nat = np.zeros(len(m), bool)
-    if added.any():
-        nat[added] = m.loc[added, "household_id"].isin(h.loc[both, "household_id"]).to_numpy(bool)
-    if removed.any():
-        nat[removed] = m.loc[removed, "household_id_old"].isin(h.loc[both, "household_id_old"]).to_numpy(bool)
+    nat[added] = (hn[added] >= 0) & both[np.maximum(hn[added], 0)]
+    nat[removed] = (ho[removed] >= 0) & both[np.maximum(ho[removed], 0)]
     m["natural"] = nat
-    return m.sort_values(["household_id", "person_id"], kind="stable").reset_index(drop=True)
+    hr = np.where(ok, rank[np.maximum(hrow, 0)], len(rank))
+    order = _order(pd.Series(hr), m["person_id"])
+    return m.iloc[order].reset_index(drop=True)
 
 
 def _procedure(old, new, O, N, h, fields) -> pd.DataFrame:

@@ -210,7 +210,7 @@ def test_reads_a_gbk_csv_with_chinese_headers(registry, ids, tmp_path):
                   "号牌号码": ["贵A9", "贵A8"], "车辆价值（万元）": ["12", "3"],
                   "初次登记日期": ["2017年5月1日", "2016/1/1"]}).to_csv(p, index=False, encoding="gbk")
     rec, iss = read_department_list(p, "车辆")
-    assert list(rec["row"]) == [2, 3] and rec["source"].iloc[0] == "车辆.csv" and iss.empty
+    assert list(rec["row"]) == [2, 3] and rec.attrs["source"] == "车辆.csv" and iss.empty
     assert rec["value"].tolist() == [120_000.0, 30_000.0]
     assert rec["registration_date"].tolist() == [pd.Timestamp("2017-05-01"), pd.Timestamp("2016-01-01")]
     cc = cross_check(registry, {"vehicles": p})
