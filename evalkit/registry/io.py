@@ -331,6 +331,11 @@ def canonicalise(frame: pd.DataFrame, table: str = "households", source=None):
                     frame, bad, source=source, table_name=table, column=col.name, value=s[bad],
                     severity="error", check="type_invalid",
                     message=f"{V._lbl(col.name)} 不是日期（应如 1990-01-31），已置空 / not a date, set to empty"))
+    for col in cols:  # one text dtype everywhere ('str'; pd.NA-flavoured strings converted)
+        if col.dtype in ("str", "code", "admin") and col.name in new:
+            t = new[col.name]
+            if _STR is not object and t.dtype != _STR and (pd.api.types.is_string_dtype(t.dtype)):
+                new[col.name] = t.astype(_STR)
     canon = [c.name for c in cols if c.name in new or c.name in frame.columns]
     rest = [c for c in frame.columns if c not in canon]
     data = {c: (new[c] if c in new else frame[c]) for c in canon}
@@ -431,8 +436,21 @@ def _admin_columns(frame: pd.DataFrame) -> dict:
             if col in out or k >= schema.ADMIN_DIGITS[finest]:
                 continue
             unit = V._POW10[12 - k]
-            derived = pd.Series((ints // unit) * unit, index=frame.index).astype(_STR)
-            out[col] = derived.where(ints >= 0)
+            parent = np.where(ints >= 0, (ints // unit) * unit, -1)
+            arr = V._arrow(fine)
+            if arr is not None:  # slice + pad in pyarrow: no int → text conversion per row
+                import pyarrow as pa
+                import pyarrow.compute as pc
+
+                text = pc.binary_join_element_wise(pc.utf8_slice_codeunits(arr, 0, k),
+                                                   pa.scalar("0" * (12 - k), type=arr.type),
+                                                   pa.scalar("", type=arr.type))
+                derived = pd.Series(text.to_pandas(), index=frame.index).astype(_STR)
+                derived = derived.where(ints >= 0) if (ints < 0).any() else derived
+            else:
+                derived = pd.Series(parent, index=frame.index).astype(_STR).where(ints >= 0)
+            V._cached("admin", derived, lambda _s, p=parent: p)  # rules reuse these integers
+            out[col] = derived
     return out
 
 

@@ -473,10 +473,11 @@ def check_admin_codes(households, members=None, source=None) -> pd.DataFrame:
             v = admin_ints(hh[col])
             notna = hh[col].notna().to_numpy()
             required = schema.HOUSEHOLD[col].required
-            unit = _POW10[12 - k]
-            part = (v // unit) % _POW10[k - prev]
-            wrong = (v >= 0) & ((v % unit != 0) | (part == 0))
-            bad = ((v < 0) & notna) | wrong | (~notna & required)
+            # digits after the level are 0 and the level's own digits are not all 0
+            # (for v ≥ 0 with v % unit == 0: own part == 0 ⟺ v % 10**(12-prev) == 0)
+            own_zero = (v % _POW10[12 - prev] == 0) if prev else (v == 0)
+            wrong = (v % _POW10[12 - k] != 0) | own_zero
+            bad = np.where(v >= 0, wrong, notna | required)
             if bad.any():
                 what = np.where(~notna[bad], "为空 / is empty",
                                 np.where(v[bad] < 0, "不是12位数字 / is not a 12-digit code",

@@ -436,3 +436,16 @@ def test_categorical_columns_from_parquet(tmp_path):
     assert pd.api.types.is_string_dtype(hh["registry_status"].dtype)
     assert not isinstance(hh["county_name"].dtype, pd.CategoricalDtype)
     assert hh["county_name"].tolist() == ["南明区"] * 3
+
+
+def test_text_columns_have_one_dtype():
+    """string[pyarrow] (pd.NA) and object columns come back in the one text dtype, so
+    comparisons give booleans, never NA."""
+    df = raw_households()
+    df["户编号"] = df["户编号"].astype(pd.StringDtype("pyarrow"))
+    df["村代码"] = df["村代码"].astype(object)
+    hh = ek.read_registry(df).households
+    kinds = {str(hh[c].dtype) for c in ("household_id", "village_code", "county_code", "registry_status",
+                                         "head_name")}
+    assert len(kinds) == 1
+    assert (hh["household_id"] == "5201020010010001").dtype == bool
