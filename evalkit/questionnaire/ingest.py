@@ -699,8 +699,20 @@ def read_responses(paths, form=None, sample=None, *, village_form=None, qc: bool
         data["hh_size"] = data["hh_size"].astype("Int64")
     nonresp = _nonresponse(hh, status, data, shh, sample)
     if shh is not None:
-        design_cols = [c for c in shh.columns if c not in data.columns or c == "household_id"]
+        from evalkit.registry import schema
+
+        # ID numbers and phones stay in the sample: responses are shared with field offices
+        sensitive = {c.name for c in schema.HOUSEHOLD_COLUMNS if c.sensitive}
+        design_cols = [c for c in shh.columns
+                       if (c not in data.columns or c == "household_id") and c not in sensitive]
         data = data.merge(shh[design_cols], on="household_id", how="left", validate="one_to_one")
+        if "hh_type" in data.columns and "registry_status" in data.columns:
+            differ = (data["hh_type"].notna() & (data["hh_type"] != data["registry_status"])).to_numpy()
+            found.append(_issue_frame(data, differ, "hh_type", data["hh_type"], "warning", "hh_type_mismatch",
+                                      ("户类型与抽样名单不一致（名单为 " + data["registry_status"].astype(str)
+                                       + "，按名单计算）/ household type differs from the sample list ("
+                                       + data["registry_status"].astype(str) + "); the list's status is used"
+                                       ).to_numpy(object), headers))
         data = _final_weights(data, shh, sample)
     if qc:
         from evalkit.questionnaire import quality

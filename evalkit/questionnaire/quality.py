@@ -140,6 +140,15 @@ def roster_consistency(data: pd.DataFrame, members: pd.DataFrame, headers=None):
                     + got.astype(str) + " roster rows").to_numpy(object), headers)
         if f is not None:
             out.append(f)
+    if members is not None and len(members) and "relation" in members.columns and len(data):
+        heads = members["relation"].eq("head").groupby(members["household_id"]).sum()
+        got = data["household_id"].map(heads)
+        bad = got.notna() & (got != 1)
+        f = _frame(data, bad.to_numpy(), "relation", got.astype("Int64").astype(str), "warning", "roster_head",
+                   ("成员名单中户主人数为 " + got.astype("Int64").astype(str) + "（应为1人）/ the roster has "
+                    + got.astype("Int64").astype(str) + " household heads (expected 1)").to_numpy(object), headers)
+        if f is not None:
+            out.append(f)
     if members is not None and len(members) and {"age", "schooling"} <= set(members.columns):
         age = members["age"].astype(float)
         odd = ((members["schooling"] == "college") & (age < 15)) | ((members["schooling"] == "preschool") & (age > 7))

@@ -355,3 +355,15 @@ def test_village_questionnaire_is_validated_with_its_own_form(write_csv):
                    ["village.csv", 4, "grp-n_households", "constraint", "30000"]]
     assert len(r.villages) == 3 and r.villages["n_households"].tolist()[:2] == [210, 210]
     assert r.summary().counts.set_index("table").at["village", "rows_read"] == 3
+
+
+def test_household_type_mismatch_and_no_id_numbers_in_responses(write_csv):
+    shh = stand_in_households([("520101001001", "poor", 2, 0)])
+    shh["head_id_number"] = "520101199001011234"
+    s = StandInSample(shh)
+    rows = [valid_row("5201010010010001"), valid_row("5201010010010002", hh_type="exited")]
+    r = read_responses(write_csv(pd.DataFrame(rows)), sample=s, qc=False)
+    i = one_issue(r, "hh_type_mismatch")
+    assert (i["row"], i["column"], i["value"], i["severity"]) == (3, "hh_type", "exited", "warning")
+    assert set(r.data["registry_status"]) == {"poor"}          # the sample's status is the one used
+    assert "head_id_number" not in r.data.columns

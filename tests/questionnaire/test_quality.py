@@ -79,3 +79,13 @@ def test_qc_findings_point_at_the_export_row(tmp_path):
     assert got.loc["income_sum", ["row", "column", "value"]].tolist() == [3, "income_total", "99.0"]
     # QC never changes the data: the parts' sum is used
     assert r.data.set_index("household_id").at["H2", "income_total"] == 11000
+
+
+def test_roster_needs_exactly_one_head():
+    d = frame(hh_size=[2, 2, 1])
+    members = pd.DataFrame({"household_id": ["H0", "H0", "H1", "H1", "H2"],
+                            "relation": ["head", "spouse", "head", "head", "child"],
+                            "source_file": "m.csv", "source_row": [2, 3, 4, 5, 6]})
+    out = pd.concat(quality.roster_consistency(d, members))
+    heads = out[out["check"] == "roster_head"]
+    assert heads[["household_id", "value"]].values.tolist() == [["H1", "2"], ["H2", "0"]]
