@@ -273,3 +273,15 @@ def test_two_stage_with_strata_at_both_stages(ref):
     check(des.estimate("inc", ci_method="wald"), ref, "two_stage_strata", "inc")
     check(des.estimate("yp", denominator="x"), ref, "two_stage_strata_ratio", "yp/x")
     check(des.estimate("y", by="d")[lambda r: r.d != "D"], ref, "two_stage_strata_by", "y", by="d")
+
+
+@pytest.mark.parametrize("opt", ["remove", "adjust", "average", "certainty"])
+def test_lonely_units_at_stage_two(ref, opt):
+    d = _data("synth_2stage_lonely.csv")
+    spec = dict(weight="w", strata=["stratum", "status"], psu=["psu", "hh"], fpc=["N1", "N2"])
+    with pytest.raises(DesignError, match="stage 2"):
+        ek.SurveyDesign(d, **spec).estimate("y")
+    des = ek.SurveyDesign(d, lonely_psu=opt, **spec)
+    check(des.estimate("inc", ci_method="wald"), ref, f"two_stage_lonely_{opt}", "inc")
+    r = des.estimate("y", by="d")
+    check(r[r.d != "D"], ref, f"two_stage_lonely_{opt}_by", "y", by="d")

@@ -221,6 +221,18 @@ rec_stat("two_stage_strata", "y", svymean(~y, d6)); rec_stat("two_stage_strata",
 r <- svyratio(~yp, ~x, d6); rec("two_stage_strata_ratio", "yp/x", "", "estimate", coef(r))
 rec("two_stage_strata_ratio", "yp/x", "", "se", SE(r))
 b <- svyby(~y, ~d, d6, svymean); rec_by("two_stage_strata_by", "y", b)
+# lonely units at stage 2: single-household cells that are not censuses (N2 = 5)
+s2l <- s2; s2l$N2[cell == 1] <- 5
+wcsv(s2l, "synth_2stage_lonely.csv")
+rec("two_stage_lonely", "", "", "n_lonely_cells", sum(cell == 1))
+for (opt in c("remove", "adjust", "average", "certainty")) {
+  options(survey.lonely.psu = opt)
+  d7 <- svydesign(ids = ~psu + hh, strata = ~stratum + status, fpc = ~N1 + N2, weights = ~w,
+                  data = s2l, nest = TRUE)
+  rec_stat(paste0("two_stage_lonely_", opt), "inc", suppressWarnings(svymean(~inc, d7)))
+  b <- suppressWarnings(svyby(~y, ~d, d7, svymean)); rec_by(paste0("two_stage_lonely_", opt, "_by"), "y", b)
+}
+options(survey.lonely.psu = "fail")
 
 # ---- 5. lonely PSU options ---------------------------------------------------------
 for (opt in c("remove", "adjust", "average", "certainty")) {
