@@ -367,3 +367,19 @@ def test_household_type_mismatch_and_no_id_numbers_in_responses(write_csv):
     assert (i["row"], i["column"], i["value"], i["severity"]) == (3, "hh_type", "exited", "warning")
     assert set(r.data["registry_status"]) == {"poor"}          # the sample's status is the one used
     assert "head_id_number" not in r.data.columns
+
+
+def test_row_level_rules_gps_orphans_and_missing_id(write_csv):
+    hh = central(pd.DataFrame([valid_row("H0001"), valid_row("H0002"), valid_row(None)]))
+    hh["KEY"] = ["uuid:1", "uuid:2", "uuid:3"]
+    hh["id-gps-Latitude"], hh["id-gps-Longitude"] = ["26.5", "95.0", "26.5"], ["106.7", "106.7", "106.7"]
+    mem = pd.DataFrame(members_of(None, key="uuid:1") + members_of(None, key="uuid:9", n=1))
+    r = read_responses([write_csv(hh), write_csv(mem, "hh-member.csv")], qc=False)
+    gps = one_issue(r, "type")
+    assert (gps["file"], gps["row"], gps["column"], gps["value"]) == ("hh.csv", 3, "id-gps-Latitude", "95.0")
+    orphan = one_issue(r, "orphan_member")
+    assert (orphan["file"], orphan["row"], orphan["column"], orphan["value"]) == \
+        ("hh-member.csv", 4, "PARENT_KEY", "uuid:9")
+    rej = r.rejected.set_index(["file", "row"])["reason"]
+    assert rej.to_dict() == {("hh-member.csv", 4): "orphan_member", ("hh.csv", 4): "missing_household_id"}
+    assert r.summary().ok
