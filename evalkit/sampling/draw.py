@@ -315,8 +315,16 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     extra = []
     for st in plan.stages:
         extra += [c for c in [*st.strata, *st.sort] if c not in cols and c not in extra and c in hh.columns]
-    out = hh[cols + extra].take(rows).reset_index(drop=True)
     K = len(rec)
+    # deterministic order (content-defined, never row order): stage units in id order, then the cell,
+    # main before reserve, rank. Codes of stages < K are sorted-id codes; ranks are unique in a cell.
+    last = rec[-1]
+    sort_keys = [last["rank_u"][last["ucode"]], last["reserve_u"][last["ucode"]].astype(np.int8),
+                 last["gcode_u"][last["ucode"]]] + [rec[k]["ucode"] for k in range(K - 2, -1, -1)]
+    order = np.lexsort(sort_keys)
+    rows = rows[order]
+    rec = [dict(r, ucode=r["ucode"][order]) for r in rec]
+    out = hh[cols + extra].take(rows).reset_index(drop=True)
     pis, fpcs = [], []
     unit_dicts, unit_codes, group_dicts, group_codes = [], [], [], []
     new = {}
@@ -359,9 +367,6 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     exact_fpc = (kstar == K - 1) & (equal_last | ~noncert.any(axis=0))
     new["design_fpc"] = np.where(exact_fpc, f_star, np.inf)
     out = pd.concat([out, pd.DataFrame(new)], axis=1)
-    # deterministic order: main before reserve, then by stage units and rank
-    keys = [f"unit_{k}" for k in range(1, K)] + ["cell", "role", "rank", "household_id"]
-    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
     return out
 
 

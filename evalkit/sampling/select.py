@@ -29,20 +29,42 @@ class Selection:
     ties: bool = False  # exact ties of the ranking key within a group (then order came from ``tiebreak``)
 
 
-def _rank_within(group: np.ndarray, key: np.ndarray, tiebreak: np.ndarray):
-    """0-based rank of each row within its group by ascending ``key`` (ties by ``tiebreak``), and
-    whether any finite key tied within a group."""
-    # lexsort is stable: with the default tiebreak (row order) two keys suffice
-    order = np.lexsort((key, group)) if tiebreak is None else np.lexsort((tiebreak, key, group))
+def _ordered_bits(key: np.ndarray) -> np.ndarray:
+    """uint64 whose unsigned order equals the float order of ``key`` (IEEE-754 trick)."""
+    k = np.ascontiguousarray(np.where(key == 0, 0.0, key), dtype=np.float64)  # -0.0 → 0.0
+    b = k.view(np.uint64)
+    neg = (b >> np.uint64(63)).astype(bool)
+    return np.where(neg, ~b, b | np.uint64(1 << 63))
+
+
+def _rank_within(group: np.ndarray, key: np.ndarray, tiebreak: np.ndarray | None):
+    """0-based rank of each row within its group by ascending ``key`` (ties by ``tiebreak``, default
+    row order), and whether any finite key tied within a group.
+
+    Fast path: one uint64 sort of (group in the high bits, the key's top bits below); if that packed
+    key has any tie, the exact stable lexsort decides.
+    """
+    n = len(group)
+    G = int(group.max()) + 1 if n else 1
+    gbits = max(1, int(G - 1).bit_length())
+    order = None
+    if tiebreak is None and gbits <= 40 and n:
+        packed = (group.astype(np.uint64) << np.uint64(64 - gbits)) | (_ordered_bits(key) >> np.uint64(gbits))
+        order = np.argsort(packed, kind="quicksort")
+        ps = packed[order]
+        if np.any(ps[1:] == ps[:-1]):
+            order = None
+    if order is None:
+        order = np.lexsort((key, group)) if tiebreak is None else np.lexsort((tiebreak, key, group))
     ks, gs = key[order], group[order]
     ties = bool(np.any((gs[1:] == gs[:-1]) & (ks[1:] == ks[:-1]) & np.isfinite(ks[1:])))
-    g_sorted = group[order]
-    first = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]
-    starts = np.zeros(len(group), np.int64)
+    g_sorted = gs
+    first = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1] if n else np.array([], np.int64)
+    starts = np.zeros(n, np.int64)
     starts[first] = first
-    starts = np.maximum.accumulate(starts)
-    rank = np.empty(len(group), np.int64)
-    rank[order] = np.arange(len(group)) - starts
+    starts = np.maximum.accumulate(starts) if n else starts
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n) - starts
     return rank, ties
 
 
