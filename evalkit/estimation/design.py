@@ -27,7 +27,11 @@ def _as_list(x):
 
 def _codes(values) -> np.ndarray:
     """Integer codes 0..k-1 in sorted order of the values (row-order independent)."""
-    codes, _ = pd.factorize(pd.Series(values), sort=True)
+    s = pd.Series(values)
+    try:
+        codes, _ = pd.factorize(s, sort=True)
+    except TypeError:   # mixed types (e.g. 101 and "101a"): order by their text
+        codes, _ = pd.factorize(s.astype(str), sort=True)
     return codes.astype(np.int64)
 
 

@@ -73,7 +73,13 @@ def domains(design: SurveyDesign, by) -> tuple[np.ndarray, int, pd.DataFrame]:
                 f"{[int(r) + 2 for r in rows]}, header = row 1); every row must belong to a domain. Fill them "
                 f"(e.g. 'unknown') first. 分组变量 '{c}' 有缺失值，请先填补。")
     if len(by) == 1:
-        codes, uniq = pd.factorize(df[by[0]], sort=True)
+        try:
+            codes, uniq = pd.factorize(df[by[0]], sort=True)
+        except TypeError:   # mixed types: order by text, keep the original values as labels
+            codes, _ = pd.factorize(df[by[0]].astype(str), sort=True)
+            first = np.zeros(int(codes.max()) + 1, np.int64)
+            first[codes[::-1]] = np.arange(n)[::-1]
+            uniq = df[by[0]].to_numpy()[first]
         dom = codes.astype(np.int64)
         labels = pd.DataFrame({by[0]: np.asarray(uniq)})
         if isinstance(df[by[0]].dtype, pd.CategoricalDtype):

@@ -207,3 +207,15 @@ def test_bootstrap_total_variance_matches_taylor_in_expectation(synth):
     pd.testing.assert_frame_equal(boot, again)
     other = des.estimate("inc", statistic="total", by="d", variance="bootstrap", replicates=4000, seed=12)
     assert not np.allclose(other.se, boot.se, rtol=1e-6)
+
+
+def test_mixed_type_codes_and_domains(synth):
+    """Village codes that mix numbers and text still define PSUs and domains (no TypeError)."""
+    d = synth.astype({"psu": object, "d": object})
+    d.loc[d.psu == 1, "psu"] = "1a"
+    d.loc[d.d == "A", "d"] = 7
+    a = ek.estimate(d, "y", by="d", **KW)
+    b = ek.estimate(synth, "y", by="d", **KW)
+    got = a.assign(d=a.d.astype(str).replace({"7": "A"})).sort_values("d").reset_index(drop=True)
+    np.testing.assert_allclose(got[["estimate", "se"]], b[["estimate", "se"]], rtol=1e-12)
+    assert got.df.tolist() == b.df.tolist()
