@@ -430,28 +430,42 @@ def _admin_columns(frame: pd.DataFrame) -> dict:
         finest = max(have, key=lambda lvl: schema.ADMIN_DIGITS[lvl])
         fine = out[f"{finest}_code"]
         ints = V.admin_ints(fine)
-        for lvl in schema.ADMIN_LEVELS:
+        todo = [lvl for lvl in schema.ADMIN_LEVELS if f"{lvl}_code" not in out
+                and schema.ADMIN_DIGITS[lvl] < schema.ADMIN_DIGITS[finest]]
+        enc = _dictionary(fine) if todo else None
+        invalid = (ints < 0).any()
+        for lvl in todo:
             k = schema.ADMIN_DIGITS[lvl]
-            col = f"{lvl}_code"
-            if col in out or k >= schema.ADMIN_DIGITS[finest]:
-                continue
             unit = V._POW10[12 - k]
             parent = np.where(ints >= 0, (ints // unit) * unit, -1)
-            arr = V._arrow(fine)
-            if arr is not None:  # slice + pad in pyarrow: no int → text conversion per row
+            if enc is not None:  # parents of the distinct codes, gathered (no per-row text work)
                 import pyarrow as pa
                 import pyarrow.compute as pc
 
-                text = pc.binary_join_element_wise(pc.utf8_slice_codeunits(arr, 0, k),
-                                                   pa.scalar("0" * (12 - k), type=arr.type),
-                                                   pa.scalar("", type=arr.type))
-                derived = pd.Series(text.to_pandas(), index=frame.index).astype(_STR)
-                derived = derived.where(ints >= 0) if (ints < 0).any() else derived
+                dic, ind = enc
+                dtext = pc.binary_join_element_wise(pc.utf8_slice_codeunits(dic, 0, k),
+                                                    pa.scalar("0" * (12 - k), type=dic.type),
+                                                    pa.scalar("", type=dic.type))
+                derived = pd.Series(pc.take(dtext, ind).to_pandas(), index=frame.index).astype(_STR)
             else:
-                derived = pd.Series(parent, index=frame.index).astype(_STR).where(ints >= 0)
+                derived = pd.Series(parent, index=frame.index).astype(_STR)
+            derived = derived.where(ints >= 0) if invalid else derived
             V._cached("admin", derived, lambda _s, p=parent: p)  # rules reuse these integers
-            out[col] = derived
+            out[f"{lvl}_code"] = derived
     return out
+
+
+def _dictionary(s: pd.Series):
+    """(distinct values, indices) of an arrow-backed text column, or None."""
+    arr = V._arrow(s)
+    if arr is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    comb = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    enc = pc.dictionary_encode(comb)
+    return enc.dictionary, enc.indices
 
 
 # ----------------------------------------------------------------------------- text & codes
