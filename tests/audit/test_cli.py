@@ -14,7 +14,7 @@ def files(tmp_path_factory):
     from evalkit.audit.synthetic import department_lists, second_snapshot
 
     d = tmp_path_factory.mktemp("audit_cli")
-    old = ek.synthetic_registry(seed=5, n_counties=2, households_per_county=(300, 400))
+    old = ek.synthetic_registry(seed=5, n_counties=2, households_per_county=(200, 260))
     snap = second_snapshot(old, seed=2, n_new=6, n_new_households=3, n_removed=6, n_exited=8, n_returned=4,
                            n_moved=4, n_renumbered=2, n_members_added=5, n_members_removed=3,
                            n_missing_exit_year=2)

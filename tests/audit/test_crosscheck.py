@@ -239,7 +239,7 @@ def test_registry_without_members_uses_heads(registry, ids):
 def test_synthetic_lists_are_found_exactly():
     from evalkit.audit.synthetic import department_lists
 
-    reg = ek.synthetic_registry(seed=11, n_counties=3, households_per_county=(250, 350))
+    reg = ek.synthetic_registry(seed=11, n_counties=2, households_per_county=(300, 360))
     syn = department_lists(reg, seed=4, per_rule=15, noise=30, with_names=4)
     cc = cross_check(reg, syn.lists, match_name_birth=True, as_of=syn.params["as_of"])
     got = cc.flags[["kind", "person_id", "rule", "match_on"]].astype(str)
