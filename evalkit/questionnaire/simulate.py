@@ -175,6 +175,11 @@ def simulate_fieldwork(sample, registry, out_dir, seed: int, error_rate: float =
     if missing_truth.any():
         raise ResponseError(f"{int(missing_truth.sum())} sampled households have no row in registry.truth "
                             "(sample and registry do not belong together).")
+    # yes/no items the synthetic truth does not model: answered "yes" by 90 % of households
+    for v in V.HOUSEHOLD_VARS:
+        if v.group != "id" and v.kind == "select_one" and v.choices == "yes_no" and v.name not in truth.columns:
+            ans[v.name] = np.where(rng.random(len(ans)) < 0.9, "yes", "no")
+            answer_names.append(v.name)
     for c in answer_names:
         ans.loc[~done, c] = None
     hh = pd.concat([rec[["household_id", "enumerator", "team", "start", "end", "gps_lat", "gps_lon", "hh_type",

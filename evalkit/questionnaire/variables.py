@@ -123,6 +123,8 @@ HOUSEHOLD_VARS: tuple[Var, ...] = (
     Var("sat_team", "select_one", "对驻村工作队的满意度", "satisfaction with village work team", "satisfaction5", group="attitudes"),
     Var("sat_cadre", "select_one", "对帮扶责任人的满意度", "satisfaction with assisting cadre", "satisfaction5", group="attitudes"),
     Var("recognition", "select_one", "对脱贫攻坚成效和脱贫结果的认可", "recognition of results", "recognition4", group="attitudes"),
+    Var("sat_identification", "select_one", "对本村贫困户识别结果满意", "satisfied with who was identified as poor",
+        "yes_no", group="attitudes"),
 )
 
 # Roster (repeat group ``member``): one row per person; codes from evalkit.registry.schema.

@@ -23,7 +23,7 @@ def valid_row(household_id="520101001001", **over) -> dict:
                neg_car="no", neg_property="no", neg_business="no", assist_visited="yes",
                assist_measures="industry finance", knows_card="yes", knows_procedure="yes",
                satisfaction="satisfied", sat_team="satisfied", sat_cadre="very_satisfied",
-               recognition="recognise", car_value=None, housing_renovated=None, replaces=None)
+               recognition="recognise", sat_identification="yes", car_value=None, housing_renovated=None, replaces=None)
     row.update(over)
     return row
 
