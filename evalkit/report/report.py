@@ -106,6 +106,8 @@ def _save(fig, stem: Path) -> dict[str, Path]:
             p = stem.with_suffix(f".{fmt}")
             fig.savefig(p, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
             out[fmt] = p
+            # the layout is fixed by the first draw; do not solve it again for the SVG
+            fig.set_layout_engine("none")
     return out
 
 
@@ -224,6 +226,8 @@ def _compact_appeals(a: pd.DataFrame) -> pd.DataFrame:
     a = a.drop(columns=drop)
     if "registry_status" in a:
         a = a.assign(registry_status=a["registry_status"].map(lambda c: schema.code_label("registry_status", c)))
+    if "flag" in a:
+        a = a.assign(flag=a["flag"].map(lambda f: T.FLAG_ZH.get(f, f)))
     for col in ("appeal_status", "status"):
         if col in a:
             a[col] = a[col].map(lambda s: T.APPEAL_STATUS_ZH.get(s, s) if isinstance(s, str) else s)

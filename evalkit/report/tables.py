@@ -88,6 +88,8 @@ PERCENT_COLUMNS = {"estimate", "se", "ci_low", "ci_high", "threshold", "response
 APPEAL_STATUS_ZH = {"initial": "初判", "contested": "申诉中", "final": "终判", "confirmed": "维持",
                     "overturned": "改判"}
 
+FLAG_ZH = {"wrong_exit": "错退", "missed": "漏评", "wrong_inclusion": "错评"}
+
 # Base-population counts (DOMAIN.md §8): any column or meta key whose name matches.
 _POPULATION = re.compile(r"(^|_)(population|pop|registry_persons|registry_households|base_persons|"
                          r"total_persons|total_households)($|_)", re.IGNORECASE)
@@ -359,6 +361,13 @@ def write_workbook(results, path, sample=None, responses=None, suppress_populati
               ["说明 (note)"])
     else:
         appeals = _drop_population(appeals, suppress_population)
+        if "flag" in appeals:
+            appeals["flag"] = appeals["flag"].map(lambda f: f"{FLAG_ZH[f]} ({f})" if f in FLAG_ZH else f)
+        if "registry_status" in appeals:
+            from evalkit.registry import schema
+
+            appeals["registry_status"] = appeals["registry_status"].map(
+                lambda c: schema.code_label("registry_status", c) if isinstance(c, str) else c)
         for col in ("status", "appeal_status"):
             if col in appeals:
                 appeals[col] = appeals[col].map(lambda s: f"{APPEAL_STATUS_ZH.get(s, s)} ({s})" if isinstance(s, str) else s)

@@ -71,6 +71,7 @@ def test_appeal_trace_and_sample_sheet(tmp_path, results, sample, responses):
     assert rows[0][2:] == ["核查标记 (flag)", "判定依据 (rule)", "证据 (evidence)", "申诉状态 (appeal status)"]
     # table has wrong_exit_rate only (no missed_rate / derived): the missed household is not listed
     assert [r[0] for r in rows[1:]] == ["H001", "H002"]
+    assert rows[1][2] == "错退 (wrong_exit)"
     assert rows[1][-1] == "初判 (initial)" and rows[2][-1] == "终判 (final)"
     rows = _rows(wb["样本与应答"])
     c = {h: i for i, h in enumerate(rows[0])}
