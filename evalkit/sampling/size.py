@@ -9,14 +9,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from evalkit.errors import PlanError
 
 ALLOCATIONS = ("fixed", "proportional", "neyman", "equal", "power")
 
 
 def _z(level: float) -> float:
+    from scipy import stats
+
     if not 0 < level < 1:
         raise PlanError(f"level must be between 0 and 1 (置信水平应在 0 与 1 之间), got {level!r}.")
     return float(stats.norm.ppf(0.5 + level / 2))
@@ -51,6 +51,8 @@ def sample_size(p: float, margin: float, level: float = 0.95, deff: float = 1.0,
 # ------------------------------------------------------------------ threshold power
 def _upper_bound(method: str, x: np.ndarray, n: np.ndarray, alpha: float) -> np.ndarray:
     """Upper end of a two-sided (1−alpha) interval for x successes out of n (vectorised)."""
+    from scipy import stats
+
     x = np.asarray(x, float)
     n = np.asarray(n, float)
     if method in ("korn-graubard", "clopper-pearson", "beta", "exact"):
@@ -72,6 +74,8 @@ def threshold_power(n_eff, p_expected: float, threshold: float, level: float = 0
                     ci_method: str = "korn-graubard") -> np.ndarray:
     """Probability that the interval's upper end lies below ``threshold`` when the true rate is
     ``p_expected`` and the (effective) sample size is ``n_eff`` (vectorised over integer n_eff)."""
+    from scipy import stats
+
     n = np.atleast_1d(np.asarray(n_eff, dtype=np.int64))
     alpha = 1 - level
     # largest x whose upper bound is < threshold: bounds increase in x, so bisect on x ∈ [-1, n]
@@ -108,6 +112,8 @@ def sample_size_for_threshold(p_expected: float, threshold: float, power: float 
         raise PlanError(f"power must be in (0, 1) (检验效能), got {power!r}.")
     if deff <= 0:
         raise PlanError(f"deff must be > 0 (设计效应), got {deff!r}.")
+    from scipy import stats
+
     z = stats.norm.ppf(1 - (1 - level) / 2) + stats.norm.ppf(power)
     guess = z * z * max(p_expected * (1 - p_expected), threshold * (1 - threshold)) / (threshold - p_expected) ** 2
     hi = int(min(n_max, max(50, 4 * guess + 200)))
