@@ -151,19 +151,20 @@ def quality_report(registry, *, checks="all", outlier_k: float = 3.0, outlier_mi
 
     year = year if year is not None else registry.meta.get("year")
     reference_date = reference_date if reference_date is not None else registry.meta.get("survey_date")
-    issues = V.validate(registry.households, registry.members, None, checks=checks, year=year,
-                        reference_date=reference_date)
-    # file/row provenance: the registry's own issues (from reading files) carry it; keep
-    # those rows where validate re-finds the same problem without a location
-    if len(registry.issues) and "file" in registry.issues:
-        known = registry.issues[registry.issues["file"].notna()]
-        if len(known):
-            key = ["household_id", "column", "check"]
-            issues = issues.merge(known[key + ["file", "row"]].drop_duplicates(key), on=key, how="left",
-                                  suffixes=("_x", ""))
-            issues["file"] = issues["file"].fillna(issues.pop("file_x"))
-            issues["row"] = issues["row"].fillna(issues.pop("row_x"))
-            issues = issues[C.concat_issues([]).columns]
+    wanted = V.select_checks(checks)
+    ran = registry.meta.get("checks")  # set by read_registry: the rules already run, with file/row
+    if ran is not None:
+        todo = [c for c in wanted if c not in set(ran)]
+        issues = C.concat_issues([registry.issues] + ([V.validate(
+            registry.households, registry.members, None, checks=todo, year=year,
+            reference_date=reference_date)] if todo else []))
+    else:
+        found = V.validate(registry.households, registry.members, None, checks=wanted, year=year,
+                           reference_date=reference_date)
+        known = registry.issues
+        # problems found while reading files (they carry file and row) are kept as well
+        read = known[known["file"].notna()] if len(known) and "file" in known else None
+        issues = C.concat_issues([read, found])
     outl = income_outliers(registry.households, k=outlier_k, min_group=outlier_min_group)
     all_issues = C.concat_issues([issues, outl])
     return QualityReport(registry, all_issues, completeness(registry),

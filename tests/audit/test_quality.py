@@ -24,7 +24,7 @@ def reg():
     hid = [f"H{i:02d}" for i in range(n)]
     hh = pd.DataFrame({
         "household_id": hid, "province_code": "520000000000", "county_code": C1, "county_name": "甲县",
-        "village_code": C1[:9] + "001", "registry_status": "poor", "hh_size": 1,
+        "village_code": C1[:6] + "001001", "registry_status": "poor", "hh_size": 1,
         "registration_year": 2016, "exit_year": pd.array([pd.NA] * n, dtype="Int64"),
         "income_per_capita": np.array(INCOMES, dtype=float),
         "income_wage": np.array(INCOMES, dtype=float), "income_business": 0.0, "income_property": 0.0,
@@ -114,3 +114,22 @@ def test_workbook_has_a_sheet_per_check_and_the_figure_renders(reg, tmp_path):
     assert by["issues"].sum() == len(q.issues) and set(by["county_households"]) == {11}
     fig = q.figure(tmp_path / "quality.png")
     assert (tmp_path / "quality.png").stat().st_size > 20_000 and len(fig.axes) == 4
+
+
+def test_registry_read_from_files_keeps_file_and_row(reg, tmp_path):
+    import evalkit as ek
+
+    hh = reg.households.copy()
+    hh["exit_year"] = hh["exit_year"].astype("Int64")
+    hh.to_csv(tmp_path / "户表.csv", index=False, encoding="utf-8-sig")
+    reg.members.assign(birth_date=reg.members["birth_date"].dt.strftime("%Y-%m-%d")).to_csv(
+        tmp_path / "人员表.csv", index=False, encoding="utf-8-sig")
+    read = ek.read_registry(tmp_path / "户表.csv", members=tmp_path / "人员表.csv", year=2019,
+                            reference_date="2020-01-15")
+    q = read.quality_report(outlier_min_group=5)
+    e = q.issues.set_index("check").loc["exit_before_registration"]
+    # H01 is the second data row of 户表.csv: spreadsheet row 3 (header = row 1)
+    assert (e["file"], int(e["row"]), e["household_id"]) == ("户表.csv", 3, "H01")
+    got = set(map(tuple, q.issues[["check", "household_id"]].astype(str).to_numpy()))
+    assert {("exit_before_registration", "H01"), ("income_components", "H02"), ("hh_size_mismatch", "H02"),
+            ("age_schooling", "H07"), ("income_outlier_high", "H10")} <= got
