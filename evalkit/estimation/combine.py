@@ -79,7 +79,8 @@ def _parse_terms(terms):
 
 
 def linear_combination(design, terms, by=None, constant=0.0, level=0.95, clip=False,
-                       lonely_psu=None, na_rm=False) -> pd.DataFrame:
+                       lonely_psu=None, na_rm=False, variance="taylor", replicates=None,
+                       seed=None, mse=False) -> pd.DataFrame:
     """Estimate θ_d = a_d + Σ_k b_{k,d}·R_{k,d} per domain with a linearised SE and t CI.
 
     ``terms``: list of ``dict(y=, denominator=None, coef=, name=None)`` or tuples
@@ -87,6 +88,8 @@ def linear_combination(design, terms, by=None, constant=0.0, level=0.95, clip=Fa
     domain (MultiIndex for several ``by`` columns) or DataFrames with the ``by`` columns and one
     value column. Returns ``[*by, estimate, se, ci_low, ci_high, df, n, <term names>…]`` (the
     last columns hold each R_k). ``clip=True`` clips the CI to [0, 1] (rates).
+    ``variance="jackknife" | "bootstrap"`` forms θ replicate by replicate (same replicates for
+    every term, so covariances are kept) instead of linearising.
     """
     from evalkit.estimation import taylor
     from evalkit.estimation.estimate import _numeric, domain_df, domains, point_and_influence
@@ -97,6 +100,10 @@ def linear_combination(design, terms, by=None, constant=0.0, level=0.95, clip=Fa
     parsed = _parse_terms(terms)
     if not parsed:
         raise DesignError("terms is empty.")
+    if variance not in ("taylor", "jackknife", "bootstrap"):
+        raise DesignError(f"variance={variance!r} must be 'taylor', 'jackknife' or 'bootstrap'.")
+    lonely = lonely_psu or design.lonely_psu
+    rep_theta = None
     by = _as_list(by)
     dom, D, labels = domains(design, by)
     a = _per_domain(constant, labels, by, "constant")
@@ -115,11 +122,20 @@ def linear_combination(design, terms, by=None, constant=0.0, level=0.95, clip=Fa
                               f"{[int(r) + 2 for r in bad[:5]]}); pass na_rm=True. 有缺失值。")
         est, z, _, _, _ = point_and_influence(design, yv, xv, dom, D, "ratio" if x else "mean", valid)
         theta = theta + b * est
+        if variance != "taylor":
+            from evalkit.estimation import replicate
+            th, rscales, scale = replicate.replicate_estimates(
+                design, yv, xv, dom, D, "ratio", valid, variance, replicates, seed, lonely)
+            rep_theta = (a[None, :] if rep_theta is None else rep_theta) + b[None, :] * th
         z_all = z_all + b[dom] * z
         valid_any |= valid
         comps[name] = est
-    var = taylor.variance(design, z_all, dom, D, lonely_psu or design.lonely_psu,
-                          in_domain=valid_any, cache_key=tuple(by))
+    if variance == "taylor":
+        var = taylor.variance(design, z_all, dom, D, lonely, in_domain=valid_any,
+                              cache_key=tuple(by))
+    else:
+        from evalkit.estimation import replicate
+        var = replicate.replicate_variance(rep_theta, rscales, scale, mse, theta)
     se = np.sqrt(np.maximum(var, 0.0))
     dfd = domain_df(design, dom, D, valid_any)
     lo, hi = _ci.t_ci(theta, se, dfd, level)
@@ -134,6 +150,6 @@ def linear_combination(design, terms, by=None, constant=0.0, level=0.95, clip=Fa
     out["n"] = np.bincount(dom[valid_any], minlength=D).astype(np.int64)
     for name, est in comps.items():
         out[name] = est
-    out.attrs.update({"level": level, "ci_method": "wald (t)", "variance": "taylor",
+    out.attrs.update({"level": level, "ci_method": "wald (t)", "variance": variance,
                       "clip": clip})
     return out

@@ -114,9 +114,13 @@ def _bootstrap(design, TY, TX, total, lonely, B, seed, CNT):
     return theta, np.ones(B), 1.0 / (B - 1)
 
 
-def variance(design, yv, xv, dom, D, stat, valid, kind="jackknife", replicates=None, seed=None,
-             lonely_psu="fail", mse=False, estimate=None):
-    """Replicate variance of the domain estimates (shape (D,)), R svrVar conventions."""
+def replicate_estimates(design, yv, xv, dom, D, stat, valid, kind="jackknife", replicates=None,
+                        seed=None, lonely_psu="fail"):
+    """Replicate estimates θ_r,d (R × D), their rscales (R,) and the overall scale.
+
+    The same replicates (same seed for the bootstrap) for every variable of a design, so
+    combinations of several estimates can be formed replicate by replicate.
+    """
     u, s, P, H = design.psu_index
     w = design.weights * valid
     total = stat == "total"
@@ -125,14 +129,17 @@ def variance(design, yv, xv, dom, D, stat, valid, kind="jackknife", replicates=N
     counted = (w != 0) & (total | (np.where(valid, xv, 0.0) != 0))
     CNT = _psu_domain_totals(u, dom, counted.astype(float), P, D)
     if kind == "jackknife":
-        theta, rscales, scale = _jackknife(design, TY, TX, total, lonely_psu, CNT)
-    elif kind == "bootstrap":
+        return _jackknife(design, TY, TX, total, lonely_psu, CNT)
+    if kind == "bootstrap":
         B = int(replicates or DEFAULT_BOOTSTRAP_REPLICATES)
         if B < 2:
             raise DesignError("replicates must be at least 2 for the bootstrap.")
-        theta, rscales, scale = _bootstrap(design, TY, TX, total, lonely_psu, B, seed, CNT)
-    else:
-        raise DesignError(f"unknown replicate variance {kind!r}")
+        return _bootstrap(design, TY, TX, total, lonely_psu, B, seed, CNT)
+    raise DesignError(f"unknown replicate variance {kind!r}")
+
+
+def replicate_variance(theta, rscales, scale, mse=False, estimate=None):
+    """R ``svrVar``: scale · Σ_r c_r (θ_r − θ̄)², θ̄ = mean of usable replicates (or θ̂)."""
     ok = np.isfinite(theta) & (rscales[:, None] > 0)     # R drops replicates giving NA
     if mse:
         centre = np.asarray(estimate, float)
@@ -141,3 +148,11 @@ def variance(design, yv, xv, dom, D, stat, valid, kind="jackknife", replicates=N
             centre = np.where(ok, theta, 0.0).sum(axis=0) / ok.sum(axis=0)
     dev = np.where(np.isfinite(theta), theta - centre[None, :], 0.0)
     return scale * (rscales[:, None] * dev ** 2).sum(axis=0)
+
+
+def variance(design, yv, xv, dom, D, stat, valid, kind="jackknife", replicates=None, seed=None,
+             lonely_psu="fail", mse=False, estimate=None):
+    """Replicate variance of the domain estimates (shape (D,)), R svrVar conventions."""
+    theta, rscales, scale = replicate_estimates(design, yv, xv, dom, D, stat, valid, kind,
+                                                replicates, seed, lonely_psu)
+    return replicate_variance(theta, rscales, scale, mse, estimate)

@@ -86,3 +86,18 @@ def test_clip_and_errors(des):
         linear_combination(des, [dict(y="y", coef=pd.Series({"A": 1.0}))], by="d")
     with pytest.raises(DesignError, match="not in the data"):
         linear_combination(des, [(1.0, "nope")])
+
+
+def test_jackknife_combination_matches_svycontrast_on_jkn(des, ref):
+    r = linear_combination(des, TERMS, constant=0.1, variance="jackknife")
+    np.testing.assert_allclose(r["estimate"], ref[("combo_jkn", NAME, "", "estimate")], rtol=1e-10)
+    np.testing.assert_allclose(r["se"], ref[("combo_jkn", NAME, "", "se")], rtol=1e-8)
+
+
+def test_replicate_combination_keeps_covariances(des):
+    for kw in (dict(variance="jackknife"), dict(variance="bootstrap", replicates=300, seed=4)):
+        r = linear_combination(des, [(1.0, "yp", "x"), (-1.0, "yp", "x")], by="d", **kw)
+        assert np.all(r["se"] < 1e-12)
+        r2 = linear_combination(des, [(2.0, "yp", "x")], by="d", **kw)
+        one = des.estimate("yp", denominator="x", by="d", **kw)
+        np.testing.assert_allclose(r2["se"], 2 * one["se"], rtol=1e-10)
