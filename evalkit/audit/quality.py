@@ -166,10 +166,35 @@ def quality_report(registry, *, checks="all", outlier_k: float = 3.0, outlier_mi
         read = known[known["file"].notna()] if len(known) and "file" in known else None
         issues = C.concat_issues([read, found])
     outl = income_outliers(registry.households, k=outlier_k, min_group=outlier_min_group)
+    if len(outl):
+        outl = _locate(outl, registry)
     all_issues = C.concat_issues([issues, outl])
     return QualityReport(registry, all_issues, completeness(registry),
                          {"checks": checks, "outlier_k": outlier_k, "outlier_min_group": outlier_min_group,
                           "year": year, "reference_date": reference_date})
+
+
+def _locate(issues: pd.DataFrame, registry) -> pd.DataFrame:
+    """File and spreadsheet row of household issues, from the provenance ``read_registry``
+    records in ``meta['sources']`` (files concatenated in order; NA for generated data)."""
+    infos = [i for i in registry.meta.get("sources", []) if isinstance(i, dict) and i.get("table") == "households"]
+    if not infos or sum(int(i.get("rows", 0)) for i in infos) != len(registry.households):
+        return issues
+    try:
+        from evalkit.registry.validate import Source
+
+        rn = [i.get("row_numbers") for i in infos]
+        row_numbers = (np.concatenate([np.asarray(r if r is not None else np.arange(2, int(i["rows"]) + 2))
+                                       for r, i in zip(rn, infos)]) if any(r is not None for r in rn) else None)
+        src = Source(tuple(i["file"] for i in infos), tuple(int(i["rows"]) for i in infos), row_numbers=row_numbers)
+        pos = pd.Index(registry.households["household_id"]).get_indexer(issues["household_id"])
+        files, rows = src.locate(pos)
+    except Exception:  # provenance in an unexpected form: keep NA rather than guess
+        return issues
+    out = issues.copy()
+    out["file"] = np.asarray(files, dtype=object)
+    out["row"] = np.asarray(rows, dtype=object)
+    return out
 
 
 class QualityReport:

@@ -130,6 +130,8 @@ def test_registry_read_from_files_keeps_file_and_row(reg, tmp_path):
     e = q.issues.set_index("check").loc["exit_before_registration"]
     # H01 is the second data row of 户表.csv: spreadsheet row 3 (header = row 1)
     assert (e["file"], int(e["row"]), e["household_id"]) == ("户表.csv", 3, "H01")
+    o = q.issues.set_index("check").loc["income_outlier_high"]
+    assert (o["file"], int(o["row"]), o["household_id"]) == ("户表.csv", 12, "H10")
     got = set(map(tuple, q.issues[["check", "household_id"]].astype(str).to_numpy()))
     assert {("exit_before_registration", "H01"), ("income_components", "H02"), ("hh_size_mismatch", "H02"),
             ("age_schooling", "H07"), ("income_outlier_high", "H10")} <= got
