@@ -36,7 +36,7 @@ def _census_sample(reg) -> pd.DataFrame:
 def run(quick: bool) -> str:
     import evalkit as ek
     from evalkit.questionnaire.expressions import Evaluator
-    from evalkit.questionnaire.ingest import DEFAULT_FORM
+    from evalkit.questionnaire.forms import default_form
     from evalkit.questionnaire.xlsform import read_questionnaire
 
     per_county = (5_000, 5_000) if quick else (34_000, 34_000)
@@ -63,7 +63,7 @@ def run(quick: bool) -> str:
     balanced = bool(counts["balanced"].all())
 
     # the evaluator alone: every relevant + constraint of the form over the clean data
-    form = read_questionnaire(DEFAULT_FORM)
+    form = read_questionnaire(default_form("household"))
     data = resp.data
     numeric = set(form.questions.loc[form.questions["kind"].isin(["integer", "decimal"]), "name"])
     exprs = [(q["relevant_full"], None) for q in form.fields("").to_dict("records") if q["relevant_full"]]

@@ -40,6 +40,12 @@ _GEO_PARTS = {"latitude": "lat", "longitude": "lon", "altitude": "alt", "accurac
 NON_INTERVIEW = ("refused", "absent", "not_found", "other", "replaced")
 DEFAULT_FORM = Path(__file__).resolve().parents[2] / "questionnaires" / "household.xlsx"
 DEFAULT_VILLAGE_FORM = DEFAULT_FORM.with_name("village.xlsx")
+
+
+def _default(kind: str) -> Path:
+    from evalkit.questionnaire.forms import default_form
+
+    return default_form(kind)
 LOCAL_TZ = "Asia/Shanghai"
 
 
@@ -542,9 +548,9 @@ def read_responses(paths, form=None, sample=None, *, village_form=None, qc: bool
     """
     from evalkit.questionnaire.xlsform import Questionnaire, read_questionnaire
 
-    form = read_questionnaire(form or DEFAULT_FORM) if not isinstance(form, Questionnaire) else form
-    if village_form is None and DEFAULT_VILLAGE_FORM.exists():
-        village_form = read_questionnaire(DEFAULT_VILLAGE_FORM)
+    form = read_questionnaire(form or _default("household")) if not isinstance(form, Questionnaire) else form
+    if village_form is None:
+        village_form = read_questionnaire(_default("village"))
     elif village_form is not None and not isinstance(village_form, Questionnaire):
         village_form = read_questionnaire(village_form)
     found: list = []

@@ -92,7 +92,7 @@ def simulate_fieldwork(sample, registry, out_dir, seed: int, error_rate: float =
     """Write simulated tablet exports for ``sample`` into ``out_dir``; returns their paths
     (household CSV, roster CSV, village CSV). A log of what was injected is written to
     ``out_dir/simulation_log.json`` (not returned: it is not an export)."""
-    from evalkit.questionnaire.ingest import DEFAULT_FORM
+    from evalkit.questionnaire.forms import default_form
     from evalkit.questionnaire.xlsform import Questionnaire, read_questionnaire
 
     if registry.truth is None or registry.members is None:
@@ -100,7 +100,7 @@ def simulate_fieldwork(sample, registry, out_dir, seed: int, error_rate: float =
                             "(ek.synthetic_registry) / 需要带真值的合成名册。")
     if not 0 <= error_rate < 1 or not 0 <= nonresponse < 1:
         raise ResponseError("error_rate and nonresponse must be in [0, 1).")
-    form = form if isinstance(form, Questionnaire) else read_questionnaire(form or DEFAULT_FORM)
+    form = form if isinstance(form, Questionnaire) else read_questionnaire(form or default_form("household"))
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

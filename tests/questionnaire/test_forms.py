@@ -95,3 +95,16 @@ def test_malformed_forms_fail_with_the_sheet_row(tmp_path, survey, needle):
     with pytest.raises(QuestionnaireError, match=None) as exc:
         read_questionnaire(_form(tmp_path, survey))
     assert needle in str(exc.value)
+
+
+def test_installed_package_without_the_folder_builds_the_forms(tmp_path, monkeypatch):
+    import tempfile
+
+    from evalkit.questionnaire import forms
+
+    monkeypatch.setattr(forms, "REPO_FORMS", tmp_path / "absent")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    p = forms.default_form("household")
+    assert p.parent.parent == tmp_path and p.exists()
+    pd.testing.assert_frame_equal(pd.read_excel(p, sheet_name="survey", dtype=str),
+                                  pd.read_excel(FORMS / "household.xlsx", sheet_name="survey", dtype=str))
