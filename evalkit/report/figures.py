@@ -78,9 +78,17 @@ def unit_labels(table: pd.DataFrame) -> pd.Series:
     dom = domain_columns(table)
     if not dom:
         return pd.Series(PROVINCE_LABEL, index=table.index)
-    name_cols = [c for c in dom if c.endswith("_name")]
-    code_cols = [c for c in dom if not c.endswith("_name")]
-    parts = table[name_cols].astype("string") if name_cols else table[code_cols].astype("string")
+    from evalkit.registry import schema
+
+    shown = []  # a name column replaces its code column; other domain columns show their label
+    for c in dom:
+        if c.endswith("_code") and c[:-5] + "_name" in dom:
+            continue
+        col = table[c]
+        if c in schema.CODES:
+            col = col.map(lambda v, c=c: schema.code_label(c, v) if isinstance(v, str) else v)
+        shown.append(col.astype("string"))
+    parts = pd.concat(shown, axis=1)
     label = parts.fillna("").agg(" ".join, axis=1).str.strip()
     is_province = table[dom].isna().all(axis=1) | table[dom].astype("string").isin(["", "province", "全省"]).all(axis=1)
     return label.mask(is_province | label.eq(""), PROVINCE_LABEL)

@@ -154,3 +154,10 @@ def test_bad_inputs_raise_report_error():
         F.forest_plot(object())
     with pytest.raises(ReportError):
         F.attitudes_by_type(object())
+
+
+def test_unit_labels_for_two_domain_columns(results):
+    t = results.table[results.table["indicator"] == "wrong_exit_rate"].copy()
+    t["registry_status"] = [None, "exited", "exiting", "exited"]
+    labels = F.unit_labels(t).tolist()
+    assert labels == [F.PROVINCE_LABEL, "甲县 已脱贫户", "乙县 拟脱贫户", "丙县 已脱贫户"]
