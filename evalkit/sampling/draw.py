@@ -366,7 +366,43 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     equal_last = plan.stages[-1].method in ("srs", "systematic", "all")
     exact_fpc = (kstar == K - 1) & (equal_last | ~noncert.any(axis=0))
     new["design_fpc"] = np.where(exact_fpc, f_star, np.inf)
+    new["design_stratum"] = _collapse_lonely(new["design_stratum"], new["design_psu"], new["design_fpc"],
+                                             ~final_reserve, [g for g in group_dicts], kstar)
     out = pd.concat([out, pd.DataFrame(new)], axis=1)
+    return out
+
+
+COLLAPSED = "合并层"
+
+
+def _collapse_lonely(stratum: pd.Series, psu: pd.Series, fpc: np.ndarray, main: np.ndarray, group_dicts,
+                     kstar) -> pd.Series:
+    """Merge a with-replacement design stratum holding a single sampled PSU with the other such strata
+    of the same parent unit (label ``<parent>|合并层``), so its variance can be estimated
+    (collapsed strata, Wolter 2007 §2.5; methodology §5). Strata still alone stay as they are."""
+    wr = np.isinf(fpc) & main
+    if not wr.any():
+        return stratum
+    codes, labels = pd.factorize(stratum, sort=True)
+    labels = np.asarray(labels, dtype=object)
+    pcodes = pd.factorize(psu)[0]
+    pairs = np.unique(np.stack([codes[wr], pcodes[wr]], axis=1), axis=0)
+    n_psu = np.bincount(pairs[:, 0], minlength=len(labels))
+    lonely = np.flatnonzero(n_psu == 1)
+    if not len(lonely):
+        return stratum
+    parent = np.array([lab.rsplit("|", 1)[0] if "|" in lab else "" for lab in labels], dtype=object)
+    has_wr = n_psu > 0
+    lonely_parents = set(parent[lonely])
+    merge = has_wr & np.isin(parent, list(lonely_parents))
+    # merge only where the parent has ≥ 2 with-replacement strata (otherwise nothing to merge with)
+    counts = pd.Series(merge).groupby(parent).transform("sum").to_numpy()
+    merge &= counts >= 2
+    if not merge.any():
+        return stratum
+    new_labels = labels.copy()
+    new_labels[merge] = np.where(parent[merge] == "", COLLAPSED, parent[merge] + "|" + COLLAPSED)
+    out = pd.Series(new_labels[codes], dtype="string")
     return out
 
 

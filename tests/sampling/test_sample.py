@@ -28,7 +28,9 @@ def test_design_columns_follow_the_documented_rule(sample):
     noncert = main[main.pi_2 < 1]
     # villages drawn with probability < 1 are the PSUs, stratified by county × village type, no fpc
     assert (noncert.design_psu == noncert.village_code).all()
-    assert (noncert.design_stratum == noncert.county_code + "|" + noncert.village_type).all()
+    # (a county × type stratum with a single PSU is merged into the county's 合并层, see the test below)
+    assert ((noncert.design_stratum == noncert.county_code + "|" + noncert.village_type)
+            | (noncert.design_stratum == noncert.county_code + "|合并层")).all()
     assert np.isinf(noncert.design_fpc).all()
     cert = main[main.pi_2 == 1]
     # certainty villages: households are the PSUs within village × status cells, with exact fpc
@@ -126,3 +128,20 @@ def test_save_and_load_round_trip(sample, tmp_path):
     assert list(back.replacements.replaced_by) == list(sample.replacements.replaced_by)
     assert back.plan == sample.plan
     assert "主样本" in repr(back)
+
+
+def test_lonely_with_replacement_strata_are_collapsed_within_their_parent(small_registry):
+    # one non-poor village per county (a lonely PSU) is merged with the county's poor-village stratum
+    plan = SamplingPlan.county_exit_check(poor_villages=2, non_poor_villages=1, households=HH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = ek.draw_sample(small_registry, plan, seed=5)
+    main = s.main
+    wr = main[np.isinf(main.design_fpc)]
+    per = wr.groupby("design_stratum").design_psu.nunique()
+    assert (per >= 2).all()
+    collapsed = wr[wr.design_stratum.str.endswith("合并层")]
+    assert set(collapsed.village_type) == {"poor", "non_poor"}
+    assert (collapsed.design_stratum == collapsed.county_code + "|合并层").all()
+    pytest.importorskip("evalkit.estimation.design")
+    assert s.design.lonely_groups() == []
