@@ -18,6 +18,7 @@ from evalkit.errors import DesignError
 DENSE_CELLS_PER_ROW = 4
 DENSE_MIN_CELLS = 4096
 
+
 def _unit_domain_totals(unit: np.ndarray, dom: np.ndarray, z: np.ndarray, U: int, D: int,
                         cache: dict | None = None):
     """Totals of z per (unit, domain) pair that has rows: (pair unit, pair domain, total).
