@@ -154,7 +154,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def truth_vs_estimate(reg, results) -> "pd.DataFrame":  # noqa: F821
+def truth_vs_estimate(reg, results):
     """Each estimate beside the synthetic province's true value and whether the CI covers it."""
     import pandas as pd
 

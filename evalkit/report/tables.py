@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import ReportError
+from evalkit.registry import schema
 from evalkit.report.figures import (DECISION_COLORS, PROVINCE_LABEL, domain_columns, fieldwork_status,
                                     result_table, unit_labels)
 
@@ -364,8 +365,6 @@ def write_workbook(results, path, sample=None, responses=None, suppress_populati
         if "flag" in appeals:
             appeals["flag"] = appeals["flag"].map(lambda f: f"{FLAG_ZH[f]} ({f})" if f in FLAG_ZH else f)
         if "registry_status" in appeals:
-            from evalkit.registry import schema
-
             appeals["registry_status"] = appeals["registry_status"].map(
                 lambda c: schema.code_label("registry_status", c) if isinstance(c, str) else c)
         for col in ("status", "appeal_status"):
@@ -379,8 +378,6 @@ def write_workbook(results, path, sample=None, responses=None, suppress_populati
         st = fieldwork_status(sample, responses)
         st = _drop_population(st, suppress_population)
         if "registry_status" in st:
-            from evalkit.registry import schema
-
             st["registry_status"] = st["registry_status"].map(lambda c: schema.code_label("registry_status", c))
         write(ws, st, [_header(c) for c in st.columns], percent_cols=["response_rate"])
     else:

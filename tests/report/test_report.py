@@ -6,7 +6,6 @@ import base64
 import re
 
 import pandas as pd
-import pytest
 from openpyxl import load_workbook
 
 from evalkit.report.report import report
