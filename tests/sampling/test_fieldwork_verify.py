@@ -101,6 +101,18 @@ def test_verify_detects_nothing_on_a_faithful_sample_and_every_tampering(sample,
     # same registry content in another row order still verifies
     shuffled = Registry(small_registry.households.sample(frac=1, random_state=1))
     assert ek.verify_sample(d, shuffled).ok
+    # a field list edited by hand: one household's row replaced by an outsider is caught with its place
+    from openpyxl import load_workbook as _lw
+    wbp = sorted((d / "field_lists").glob("*.xlsx"))[0]
+    wb = _lw(wbp)
+    ws = wb.worksheets[0]
+    listed = ws.cell(row=2, column=4).value
+    ws.cell(row=2, column=4).value = "999999999999999"
+    wb.save(wbp)
+    rep = ek.verify_sample(d, small_registry)
+    kinds = dict(zip(rep.differences.kind, rep.differences["where"]))
+    assert not rep.ok and "field_list_missing" in kinds and "row 2" in kinds["field_list_extra"]
+    assert listed in set(rep.differences.household_id)
     # hand-picking: swap one main household for a non-sampled one of the same village
     hh = sample.households.copy()
     reg = small_registry.households
