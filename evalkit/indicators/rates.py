@@ -44,12 +44,10 @@ TABLE_COLUMNS = ["indicator", "label", "label_en", "estimate", "se", "ci_low", "
 
 
 def default_ci_method(indicator: str) -> str:
-    """Korn–Graubard for the rare error rates (and their complements), logit for attitudes,
-    Wald (t, truncated at 0) for the linearized poverty incidence."""
-    if indicator in RARE:
+    """Korn–Graubard for the rare error rates, their complements and the poverty incidence
+    (through its share of wrongly classified persons), logit for attitudes."""
+    if indicator in RARE or indicator == "poverty_incidence":
         return "korn-graubard"
-    if indicator == "poverty_incidence":
-        return "wald"
     return "logit"
 
 
@@ -257,13 +255,14 @@ def _rate_rows(hh, res, code, by, level, ci_method, dom_codes, dom_frame, n_dom,
     return out, extra
 
 
-def _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom, totals, parts):
+def _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom, totals, parts, ci_method=None,
+                       deff_ref=None):
     """(P + r_m·N_nr + r_e·N_ex)/N per domain with the linearized variance of both rates.
 
     ``totals``: DataFrame aligned with dom_frame: persons_poor, persons_not_registered,
     persons_exit, persons_all. ``parts``: {'missed_rate': (rows, extra), 'wrong_exit_rate': ...}.
     """
-    from evalkit.estimation.ci import t_quantile
+    from evalkit.estimation.ci import normalise_method, proportion_ci, t_quantile
 
     w = des.data[des.weight].to_numpy(float)
     size = pd.to_numeric(hh["hh_size"], errors="coerce").fillna(0).to_numpy(float)
@@ -272,6 +271,7 @@ def _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom, totals, 
     z = np.zeros(len(hh))
     comp = {}
     zero_var = np.zeros(n_dom)
+    n_pop = np.zeros(n_dom)
     for code, flag, pops, Ncol in (("missed_rate", "missed", ("not_registered",), "persons_not_registered"),
                                    ("wrong_exit_rate", "wrong_exit", EXIT_STATUSES, "persons_exit")):
         rows, extra = parts[code]
@@ -287,6 +287,7 @@ def _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom, totals, 
         rr = np.nan_to_num(r)
         z += coef[dom_codes] * (ys - rr[dom_codes] * xs)
         comp[code] = (np.where(np.isfinite(r), r, 0.0), Nc)
+        n_pop += np.bincount(dom_codes, weights=answered.astype(float), minlength=n_dom)
         # zero-event domains: the design variance of that rate is 0; add the variance implied
         # by its exact upper bound, ((hi − 0)/t)², so the interval stays honest (§4 of the method)
         hi = rows["ci_high"].to_numpy(float)
@@ -302,16 +303,36 @@ def _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom, totals, 
     with np.errstate(invalid="ignore", divide="ignore"):
         est = (P + rm * Nnr + re * Nex) / N
     se = np.sqrt(se_lin ** 2 + zero_var)
-    q = t_quantile(df, level)
-    lo = np.clip(est - q * se, 0.0, 1.0)
-    hi = np.clip(est + q * se, 0.0, 1.0)
+    method = normalise_method(ci_method or default_ci_method("poverty_incidence"))
+    if method == "wald":
+        q = t_quantile(df, level)
+        lo = np.clip(est - q * se, 0.0, 1.0)
+        hi = np.clip(est + q * se, 0.0, 1.0)
+    else:
+        # PI = a + c·π with a = P/N, c = (N_nr + N_ex)/N and π ∈ [0, 1] the share of wrongly classified
+        # persons among non-registered + exited persons: a proportion, so its interval can be
+        # asymmetric like the rare rates it is made of (Korn–Graubard by default; methodology §4)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = P / N
+            c = (Nnr + Nex) / N
+            pi_ = np.clip((est - a) / c, 0.0, 1.0)
+            se_pi = se / c
+        lo_p, hi_p, boundary = proportion_ci(pi_, se_pi, df, np.maximum(n_pop, 1e-9), method=method, level=level)
+        if deff_ref and np.isfinite(deff_ref) and deff_ref > 1 and boundary.any():
+            lo_b, hi_b, _ = proportion_ci(pi_, se_pi, df, np.maximum(n_pop / deff_ref, 1e-9), method=method,
+                                          level=level)
+            lo_p, hi_p = np.where(boundary, lo_b, lo_p), np.where(boundary, hi_b, hi_p)
+        lo, hi = a + c * lo_p, a + c * hi_p
     n_hh = np.bincount(dom_codes, minlength=n_dom)
     n_p = np.bincount(dom_codes, weights=size, minlength=n_dom)
     zh, en = INDICATORS["poverty_incidence"][:2]
-    out = _rows("poverty_incidence", zh, en, dom_frame, est, se, lo, hi, level, "wald", df, n_hh, n_p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pi_hat = (est - P / N) / ((Nnr + Nex) / N)
+        deff_pi = (se / ((Nnr + Nex) / N)) ** 2 / (pi_hat * (1 - pi_hat) / n_pop)
+    out = _rows("poverty_incidence", zh, en, dom_frame, est, se, lo, hi, level, method, df, n_hh, n_p)
     extra = pd.DataFrame({"n_events": np.bincount(dom_codes, weights=(
         hh["missed"].fillna(False).to_numpy(bool) | hh["wrong_exit"].fillna(False).to_numpy(bool)).astype(float),
-        minlength=n_dom).astype(np.int64), "n_item_missing": 0, "deff_household": np.nan, "rate": est})
+        minlength=n_dom).astype(np.int64), "n_item_missing": 0, "deff_household": deff_pi, "rate": est})
     return out, extra
 
 
@@ -372,8 +393,12 @@ def compute(hh: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame | 
                 totals = tkey.set_axis(_key(tkey, by), axis=0).reindex(_key(dom_frame, by)).reset_index(drop=True)
             else:
                 totals = tot[tot["_level"] == "total"].reset_index(drop=True)
+            m = ci.get("poverty_incidence") if isinstance(ci, dict) else ci
             parts["poverty_incidence"] = _poverty_incidence(hh, des, by, level, dom_codes, dom_frame, n_dom,
-                                                            totals, parts)
+                                                            totals, parts, m, use_ref.get("poverty_incidence"))
+            if not by:
+                dh = parts["poverty_incidence"][1]["deff_household"].iloc[0]
+                deff_ref["poverty_incidence"] = float(dh) if np.isfinite(dh) else 1.0
         for code in spec["indicators"]:
             rows, extra = parts[code]
             for c in by_full:

@@ -181,9 +181,14 @@ def test_county_exit_check_poverty_incidence_hand(tiny):
         if county == "X":  # both rates have events: pure linearization, df = 3 PSUs − 1 stratum
             assert row["se"] == pytest.approx(np.sqrt(var), rel=1e-9)
             assert row["df"] == 2
-            q = stats.t.ppf(0.975, 2)
-            assert row["ci_high"] == pytest.approx(min(1.0, row["estimate"] + q * row["se"]), rel=1e-12)
-            assert row["ci_low"] == pytest.approx(max(0.0, row["estimate"] - q * row["se"]), abs=1e-15)
+            # interval: Korn–Graubard on π = (PI − P/N)/c, c = (N_nr + N_ex)/N, the share of wrongly
+            # classified persons among non-registered + exited persons; n = 7 such households in X
+            c_ = (Nnr + Nex) / N
+            pi_ = (row["estimate"] - P / N) / c_
+            lo, hi = kg(pi_, row["se"] / c_, 7, 2)
+            assert row["ci_method"] == "korn-graubard"
+            assert row["ci_low"] == pytest.approx(P / N + c_ * lo, rel=1e-9)
+            assert row["ci_high"] == pytest.approx(P / N + c_ * hi, rel=1e-9)
         else:  # no missed household sampled in Y: zero-event term ((N_nr/N)·upper/t)² added
             mrow = t[(t.indicator == "missed_rate") & (t.county_code == "Y")].iloc[0]
             assert mrow["estimate"] == 0 and mrow["ci_high"] > 0

@@ -101,7 +101,7 @@ def test_to_excel_and_html(res, tmp_path):
     for row in ws.iter_rows(min_row=2):
         d = row[j].value
         if d == "fail":
-            assert row[j].fill.fgColor.rgb.endswith("C62828")
+            assert row[j].fill.fgColor.rgb.upper().endswith("C62828")
         assert row[k].number_format == "0.00%"
     est = [r[k].value for r in ws.iter_rows(min_row=2)]
     assert est == pytest.approx(list(res.table["estimate"]), rel=1e-12)
