@@ -458,8 +458,9 @@ class Responses:
         return out[[by, "sampled", "completed", "response_rate"]].astype(
             {"sampled": int, "completed": int}).sort_values(by).reset_index(drop=True)
 
-    def summary(self) -> IngestSummary:
-        return IngestSummary(self._counts.copy(), self.response_rates())
+    def summary(self, by=None) -> IngestSummary:
+        """Reconciliation counts and response rates by ``by`` (default: final-stage cell)."""
+        return IngestSummary(self._counts.copy(), self.response_rates(by))
 
     def __repr__(self) -> str:
         sev = self.issues["severity"].value_counts()

@@ -253,6 +253,7 @@ def test_unknown_household_and_nonresponse_list(write_csv):
     nr = r.nonresponse.set_index("household_id")
     assert nr["disposition"].to_dict() == {"5201010010010002": "refused", "5201010010010003": "not_visited"}
     assert nr.at["5201010010010002", "row"] == 4
+    assert r.summary(by="county_code").response[["sampled", "completed"]].iloc[0].tolist() == [3, 1]
     rr = r.response_rates()
     assert rr[["sampled", "completed"]].iloc[0].tolist() == [3, 1] and rr["response_rate"].iloc[0] == pytest.approx(1 / 3)
     # the sample's design columns are joined; weight_final = 10 * 30 / 10 (one respondent carries its cell)
