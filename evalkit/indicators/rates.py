@@ -5,8 +5,9 @@ over the indicator's population; household rates (满意度, 认可度) are Σw�
 households that answered. Populations are domains of the full design (rows outside keep a zero
 contribution), so variances use every PSU — never a subset. The composite poverty incidence
 adds registry totals (known constants) to the estimated 漏评 and 错退 persons and propagates both
-rates' sampling error, covariance included, by linearization. Formulas, references and the
-zero-event rule: docs/methodology/indicators.md §3–§4.
+rates' sampling error, covariance included, by linearization; its interval is Korn–Graubard on the
+share of wrongly classified persons. Formulas, references and the zero-event rule:
+docs/methodology/indicators.md §3–§4.
 """
 from __future__ import annotations
 
