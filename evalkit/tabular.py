@@ -52,6 +52,16 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
     )
 
 
+def detect_separator(path: Path, encoding: str) -> str:
+    """The field separator of a delimited text file, read from its header line: the most
+    frequent of comma, tab, semicolon and vertical bar (comma when none occurs)."""
+    with open(path, encoding=encoding, newline="") as fh:
+        header = fh.readline()
+    counts = {sep: header.count(sep) for sep in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
 def read_table(path, sheet=None, dtype_str: bool = True) -> TableFile:
     """Read ``path`` (one sheet for Excel: ``sheet`` name/index, default the first).
 
@@ -70,14 +80,9 @@ def read_table(path, sheet=None, dtype_str: bool = True) -> TableFile:
     try:
         if ext in (".csv", ".txt", ".tsv"):
             enc = detect_encoding(p)
-            sep = "\t" if ext == ".tsv" else None
-            frame = pd.read_csv(
-                p, encoding=enc, dtype=str if dtype_str else None, keep_default_na=False,
-                na_values=[""], sep=sep, engine="python" if sep is None else "c",
-            ) if sep is None else pd.read_csv(
-                p, encoding=enc, dtype=str if dtype_str else None, keep_default_na=False,
-                na_values=[""], sep=sep,
-            )
+            sep = "\t" if ext == ".tsv" else detect_separator(p, enc)
+            frame = pd.read_csv(p, encoding=enc, dtype=str if dtype_str else None, keep_default_na=False,
+                                na_values=[""], sep=sep, engine="c")
             return TableFile(frame, p, encoding=enc)
         if ext in (".xlsx", ".xlsm", ".xls"):
             frame = pd.read_excel(p, sheet_name=0 if sheet is None else sheet,
