@@ -501,19 +501,6 @@ def _sample_households(sample) -> pd.DataFrame | None:
     return hh
 
 
-def _read_csv_fast(p: Path) -> tabular.TableFile:
-    """A CSV export through pandas' C parser (tabular.read_table sniffs the separator with the
-    slower Python engine); encoding detection is tabular's. Tablet servers write ',' (Kobo
-    may write ';'), so the separator is taken from the header line."""
-    enc = tabular.detect_encoding(p)
-    with open(p, encoding=enc, newline="") as fh:
-        head = fh.readline()
-    sep = max((",", ";", "\t"), key=head.count)
-    frame = pd.read_csv(p, encoding=enc, dtype=str, keep_default_na=False, na_values=[""], sep=sep,
-                        engine="c")
-    return tabular.TableFile(frame, p, encoding=enc)
-
-
 def _read_files(paths) -> list[tabular.TableFile]:
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -524,9 +511,7 @@ def _read_files(paths) -> list[tabular.TableFile]:
             tables += _read_files(sorted(x for x in p.iterdir() if x.suffix.lower() in tabular.SUPPORTED))
             continue
         try:
-            if p.suffix.lower() == ".csv":
-                tables.append(_read_csv_fast(p))
-            elif p.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            if p.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
                 tables += [t for t in tabular.read_all_sheets(p) if len(t.frame.columns)]
             else:
                 tables.append(tabular.read_table(p))
