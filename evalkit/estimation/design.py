@@ -204,7 +204,8 @@ class SurveyDesign:
                         f"fpc column '{fcol}' says {lab} has {N_g[g]:g} units in the population but "
                         f"{int(n_g[g])} were sampled (fpc smaller than the number of sampled PSUs). "
                         "fpc（总体单位数）小于样本单位数，请检查。")
-                f_g = np.where(np.isinf(N_g), 1.0, (N_g - n_g) / N_g)
+                with np.errstate(invalid="ignore"):   # N = inf: with replacement, f = 1
+                    f_g = np.where(np.isinf(N_g), 1.0, (N_g - n_g) / N_g)
             else:
                 N_g = np.full(G, np.inf)
                 f_g = np.ones(G)

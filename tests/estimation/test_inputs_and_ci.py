@@ -219,3 +219,15 @@ def test_mixed_type_codes_and_domains(synth):
     got = a.assign(d=a.d.astype(str).replace({"7": "A"})).sort_values("d").reset_index(drop=True)
     np.testing.assert_allclose(got[["estimate", "se"]], b[["estimate", "se"]], rtol=1e-12)
     assert got.df.tolist() == b.df.tolist()
+
+
+def test_infinite_fpc_means_with_replacement(synth):
+    """fpc = inf in a stratum (R: f = 1) equals no fpc there, without warnings."""
+    import warnings
+    d = synth.assign(N=np.where(synth.stratum <= 4, np.inf, 40.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = ek.estimate(d, "inc", fpc="N", ci_method="wald", **KW)
+    d2 = synth.assign(N=np.where(synth.stratum <= 4, 1e300, 40.0))
+    b = ek.estimate(d2, "inc", fpc="N", ci_method="wald", **KW)
+    np.testing.assert_allclose(a[["estimate", "se"]], b[["estimate", "se"]], rtol=1e-12)
