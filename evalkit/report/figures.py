@@ -11,6 +11,8 @@ docs/methodology/report.md §R1–§R5.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -69,8 +71,20 @@ def result_table(results) -> pd.DataFrame:
 
 
 def domain_columns(table: pd.DataFrame) -> list[str]:
-    """Domain columns of a Results table (e.g. county_code, county_name), in table order."""
-    return [c for c in table.columns if c not in RESULT_COLUMNS]
+    """Domain columns of a Results table (e.g. county_code, county_name), in table order;
+    extra numeric columns such as base-population counts are not domains."""
+    return [c for c in table.columns if c not in RESULT_COLUMNS and not is_population_count(c)]
+
+
+# Base-population counts (DOMAIN.md §8): any column or meta key whose name matches.
+_POPULATION = re.compile(r"(^|_)(population|pop|registry_persons|registry_households|base_persons|"
+                         r"total_persons|total_households)($|_)", re.IGNORECASE)
+_POPULATION_N = re.compile(r"^N($|_)|^persons_(poor|not_registered|exit|exited|all|total)$")  # N, N_persons … (capital N only: n_persons is the sample)
+
+
+def is_population_count(name: str) -> bool:
+    """True for a column/meta name that holds a base-population count (suppressed on request)."""
+    return bool(_POPULATION.search(str(name)) or _POPULATION_N.search(str(name)))
 
 
 def unit_labels(table: pd.DataFrame) -> pd.Series:
@@ -441,6 +455,9 @@ def income_around_line(responses, line: float, statuses=("exited", "exiting"), b
     exit income test). ``window`` is the x range in multiples of the line; households
     outside it are counted in the edge bins, never dropped (methodology/report.md §R5)."""
     inc, w, n_missing = _exited_income(responses, statuses)
+    if not len(inc):
+        raise ReportError(f"没有调查到{'/'.join(statuses)}户的收入 / no surveyed household of status "
+                          f"{', '.join(statuses)} has an income: nothing to draw.")
     share = share_at_or_below(responses, line, statuses)
     lo, hi = window[0] * line, window[1] * line
     edges = np.linspace(lo, hi, bins + 1)

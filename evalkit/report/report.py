@@ -142,7 +142,13 @@ def report(results, out_dir, sample=None, responses=None, *, registry=None, line
         if why_missing:
             files.skipped[name] = why_missing
             return
-        fig = make()
+        try:
+            fig = make()
+        except ReportError as exc:  # e.g. no exited household surveyed: say so, draw the rest
+            if name.startswith("forest_"):
+                raise
+            files.skipped[name] = str(exc)
+            return
         files.figures[name] = _save(fig, out / "figures" / name)
         embedded[name] = _svg_data_uri(files.figures[name]["svg"])
 

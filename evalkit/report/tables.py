@@ -18,7 +18,7 @@ import pandas as pd
 from evalkit.errors import ReportError
 from evalkit.registry import schema
 from evalkit.report.figures import (DECISION_COLORS, PROVINCE_LABEL, domain_columns, fieldwork_status,
-                                    result_table, unit_labels)
+                                    is_population_count, result_table, unit_labels)
 
 DECISION_ZH = {"pass": "达标", "fail": "不达标", "inconclusive": "无法判定", "none": "—"}
 RULE_ZH = {"<": "低于阈值为达标 (< threshold)", ">=": "不低于阈值为达标 (≥ threshold)"}
@@ -90,17 +90,6 @@ APPEAL_STATUS_ZH = {"initial": "初判", "contested": "申诉中", "final": "终
                     "overturned": "改判"}
 
 FLAG_ZH = {"wrong_exit": "错退", "missed": "漏评", "wrong_inclusion": "错评"}
-
-# Base-population counts (DOMAIN.md §8): any column or meta key whose name matches.
-_POPULATION = re.compile(r"(^|_)(population|pop|registry_persons|registry_households|base_persons|"
-                         r"total_persons|total_households)($|_)", re.IGNORECASE)
-_POPULATION_N = re.compile(r"^N($|_)|^persons_(poor|not_registered|exit|exited|all|total)$")  # N, N_persons … (capital N only: n_persons is the sample)
-
-
-def is_population_count(name: str) -> bool:
-    """True for a column/meta name that holds a base-population count (suppressed on request)."""
-    return bool(_POPULATION.search(str(name)) or _POPULATION_N.search(str(name)))
-
 
 META_ZH = {"line": "收入线（元/人·年）", "level": "置信水平", "rules": "判定规则集"}
 

@@ -77,3 +77,13 @@ def test_figures_are_byte_identical_on_rerun(tmp_path, results):
     b = report(results, tmp_path / "b")
     for fmt in ("svg", "png"):
         assert a.figures["forest_wrong_exit_rate"][fmt].read_bytes() == b.figures["forest_wrong_exit_rate"][fmt].read_bytes()
+
+
+def test_optional_figure_that_cannot_be_drawn_is_skipped_with_reason(tmp_path, results, responses):
+    results.table = results.table[results.table["indicator"] == "wrong_exit_rate"]
+    responses.data = responses.data[responses.data["registry_status"] == "not_registered"].drop(
+        columns=["satisfaction", "recognition"])
+    files = report(results, tmp_path, responses=responses, line=3218)
+    assert "no surveyed household of status exited" in files.skipped["income_exited"]
+    assert "satisfaction" in files.skipped["attitudes_by_type"]
+    assert list(files.figures) == ["forest_wrong_exit_rate"]
