@@ -18,6 +18,7 @@ from evalkit.registry import idnumber
 from evalkit.registry.registry import ISSUE_COLUMNS
 
 _CANON = r"[0-9]{17}[0-9X]"
+CHUNK = 500_000  # rows per block in prepare_ids
 ARROW_STR = "string[pyarrow]"
 
 
@@ -30,6 +31,11 @@ def prepare_ids(values: pd.Series, validate: bool = False):
     ``validate``, a status per value: 'missing' | 'unusable' (not 17 digits + check) |
     'bad_check' (wrong GB 11643 check character or impossible birth date) | 'ok'.
     """
+    if len(values) > CHUNK:  # bounded temporaries: far fewer page faults on 10 M rows
+        parts = [prepare_ids(values.iloc[k:k + CHUNK], validate) for k in range(0, len(values), CHUNK)]
+        norm = pd.concat([p[0] for p in parts])
+        return (norm, np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]) if validate else None)
     import pyarrow as pa
     import pyarrow.compute as pc
 

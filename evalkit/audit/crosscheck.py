@@ -258,7 +258,7 @@ def _registry_persons(registry) -> pd.DataFrame:
     mem = registry.members
     if mem is not None and "id_number" in mem.columns:
         cols = [c for c in ("person_id", "household_id", "name", "relation", "birth_date") if c in mem.columns]
-        p = mem[cols].copy()
+        p = mem[cols]  # copy-on-write: no copy of 10 M-row columns
         norm, keys, _ = C.prepare_ids(mem["id_number"])
     else:
         hh = registry.households
