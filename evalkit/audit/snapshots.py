@@ -17,7 +17,7 @@ import pandas as pd
 
 from evalkit.audit import _common as C
 from evalkit.errors import RegistryError
-from evalkit.registry import idnumber, schema
+from evalkit.registry import schema
 
 REGISTERED = tuple(schema.REGISTERED_STATUSES)
 NOT_EXITED = ("poor", "exiting")  # counted as poor (未脱贫) until marked exited
