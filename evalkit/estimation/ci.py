@@ -100,7 +100,7 @@ def proportion_ci(p, se, df, n, method="logit", level=0.95):
     hi = np.full(p.shape, np.nan)
     regular = (p > 0) & (p < 1) & (se > 0) & np.isfinite(se)
     boundary = np.isfinite(p) & ~regular
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if method == "wald":
             lo = p - q * se
             hi = p + q * se
@@ -116,15 +116,23 @@ def proportion_ci(p, se, df, n, method="logit", level=0.95):
             t = 1e-10
             lo = np.where(x1 > t, stats.beta.ppf(a, np.where(x1 > t, x1, 1), x2 + 1), 0.0)
             hi = np.where(x2 > t, stats.beta.ppf(1 - a, x1 + 1, np.where(x2 > t, x2, 1)), 1.0)
+            # huge shapes (se → 0) defeat the beta quantile: use its normal limit
+            z = stats.norm.isf(a)
+            sd = np.sqrt(p * (1 - p) / neff)
+            huge = regular & (np.isnan(lo) | np.isnan(hi) | (neff > 1e12))
+            lo = np.where(huge, p - z * sd, lo)
+            hi = np.where(huge, p + z * sd, hi)
         elif method == "wilson":
             neff = p * (1 - p) / se ** 2
-            q2 = q ** 2
-            centre = (p + q2 / (2 * neff)) / (1 + q2 / neff)
-            half = q / (1 + q2 / neff) * np.sqrt(p * (1 - p) / neff + q2 / (4 * neff ** 2))
+            # k = t²/n_eff; centre (p̂ + k/2)/(1 + k), half-width √k·√(p̂(1−p̂) + k/4)/(1 + k)
+            k = np.minimum(q ** 2 / neff, 1e300)   # n_eff → 0 gives the limit [0, 1]
+            centre = (p + k / 2) / (1 + k)
+            half = np.sqrt(k) * np.sqrt(p * (1 - p) + k / 4) / (1 + k)
             lo = centre - half
             hi = centre + half
-        lo = np.where(regular, lo, np.nan)
-        hi = np.where(regular, hi, np.nan)
+        # every method's interval contains p̂; enforce it against rounding at se → 0
+        lo = np.where(regular, np.minimum(lo, p), np.nan)
+        hi = np.where(regular, np.maximum(hi, p), np.nan)
         # boundary: exact CP on the df-adjusted nominal count (se = 0 gives no effective n)
         n_adj = np.minimum(n, n * effective_n_factor(df, n, level))
         n_adj = np.where(np.isfinite(n_adj), n_adj, n)
