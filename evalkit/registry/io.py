@@ -53,9 +53,29 @@ def read_registry(path_or_paths, members=None, *, year: int | None = None, check
         return _read_registry(path_or_paths, members, year, checks, reference_date, name)
 
 
+def stored_meta(path_or_paths) -> dict:
+    """evalkit meta (year, province_code, poverty_line, …) stored by ``Registry.to_parquet``
+    in the Parquet files given, or {} for other inputs."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    paths = path_or_paths if isinstance(path_or_paths, (list, tuple)) else [path_or_paths]
+    out: dict = {}
+    for p in paths:
+        if isinstance(p, (str, Path)) and str(p).lower().endswith((".parquet", ".pq")) and Path(p).is_file():
+            raw = (pq.read_schema(p).metadata or {}).get(b"evalkit")
+            if raw:
+                out = {**json.loads(raw.decode("utf-8")), **out}
+    return out
+
+
 def _read_registry(path_or_paths, members, year, checks, reference_date, name):
     from evalkit.registry.registry import Registry
 
+    stored = stored_meta(path_or_paths)
+    if year is None:
+        year = stored.get("year")
     # with a member table, 家庭人口数 may be absent: it is then the number of members listed
     hh, hh_src, hh_info, hh_issues = _read_table_set(
         path_or_paths, "households", optional=("hh_size",) if members is not None else ())
@@ -94,9 +114,10 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
     if mem is not None:
         mem = _blank_invalid_codes(mem, "members")
     meta = {
+        **stored,
         "sources": hh_info + mem_info,
         "year": year,
-        "name": name,
+        "name": name or stored.get("name"),
         "checks": V.select_checks(checks),
         "derived_columns": derived,
     }

@@ -91,13 +91,29 @@ class Registry:
                 out[f"{col}_label"] = out[col].map(lambda c, col=col: schema.code_label(col, c, lang))
         return out
 
+    # meta kept in the Parquet file so read_registry restores year, province, poverty line …
+    STORED_META = ("year", "province_code", "name", "poverty_line", "survey_date", "synthetic", "seed")
+
     def to_parquet(self, path) -> Path:
-        """Write households to ``path`` and members (if any) beside it as ``<stem>.members.parquet``."""
+        """Write households to ``path`` and members (if any) beside it as
+        ``<stem>.members.parquet``; the evaluation year, province and other scalar meta are
+        stored in the file's metadata (key ``evalkit``) so ``read_registry`` restores them."""
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.households.to_parquet(path, index=False)
-        if self.members is not None:
-            self.members.to_parquet(path.with_name(path.stem + ".members.parquet"), index=False)
+        stored = {k: self.meta[k] for k in self.STORED_META if self.meta.get(k) is not None}
+        for table, target in ((self.households, path),
+                              (self.members, path.with_name(path.stem + ".members.parquet"))):
+            if table is None:
+                continue
+            arrow = pa.Table.from_pandas(table, preserve_index=False)
+            meta = dict(arrow.schema.metadata or {})
+            meta[b"evalkit"] = json.dumps(stored, ensure_ascii=False, default=str).encode("utf-8")
+            pq.write_table(arrow.replace_schema_metadata(meta), target)
         return path
 
     # ------------------------------------------------------------------ truth (synthetic)

@@ -190,3 +190,14 @@ def test_to_parquet_roundtrip(reg, tmp_path):
     back = pd.read_parquet(path)
     assert len(back) == len(reg.households)
     assert (tmp_path / "reg.members.parquet").exists()
+
+
+def test_parquet_keeps_year_and_province(reg, tmp_path):
+    path = reg.to_parquet(tmp_path / "reg.parquet")
+    back = ek.read_registry(path, members=tmp_path / "reg.members.parquet")
+    assert back.meta["year"] == reg.meta["year"] == 2019
+    assert back.meta["province_code"] == "52"
+    assert back.meta["poverty_line"] == reg.meta["poverty_line"]
+    assert back.fingerprint == reg.fingerprint
+    # an explicit year wins over the stored one
+    assert ek.read_registry(path, year=2018, checks="fast").meta["year"] == 2018
