@@ -315,7 +315,9 @@ def fieldwork_status(sample, responses=None, by=("county", "registry_status")) -
             nr = nr[~nr["household_id"].isin(done)].drop_duplicates("household_id")
             nr = nr.merge(hh[["household_id", *keys]].assign(household_id=lambda d: d["household_id"].astype(str)),
                           on="household_id", how="left")
-            nr["_disp"] = nr[disp_col].fillna("other") if disp_col else "other"
+            # codes outside the form's list (e.g. 'not_visited': sampled, no record at all) are
+            # non-interviews of unknown reason: counted as 'other', never left out of the base
+            nr["_disp"] = nr[disp_col].where(nr[disp_col].isin(list(DISPOSITION)), "other") if disp_col else "other"
             tab = nr.groupby([*keys, "_disp"], dropna=False, observed=True).size().unstack("_disp", fill_value=0)
             for code in DISPOSITION:
                 if code == "completed":

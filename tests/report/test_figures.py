@@ -161,3 +161,17 @@ def test_unit_labels_for_two_domain_columns(results):
     t["registry_status"] = [None, "exited", "exiting", "exited"]
     labels = F.unit_labels(t).tolist()
     assert labels == [F.PROVINCE_LABEL, "甲县 已脱贫户", "乙县 拟脱贫户", "丙县 已脱贫户"]
+
+
+def test_unknown_disposition_counts_as_other_not_dropped(sample, responses):
+    """A sampled household with no record at all ('not_visited' from ingestion) stays in
+    the base of the response rate, as a non-interview of unknown reason."""
+    import copy
+
+    r = copy.copy(responses)
+    nr = responses.nonresponse.copy()
+    nr.loc[nr["household_id"].astype(str) == "H001", "disposition"] = "not_visited"
+    r.nonresponse = nr
+    row = F.fieldwork_status(sample, r).set_index(["county_name", "registry_status"]).loc[("甲县", "exited")]
+    assert (row["refused"], row["other"], row["approached"]) == (0, 1, 3)
+    assert row["response_rate"] == pytest.approx(2 / 3)
