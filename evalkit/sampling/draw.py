@@ -386,8 +386,9 @@ def _collapse_lonely(stratum: pd.Series, psu: pd.Series, fpc: np.ndarray, main: 
     codes, labels = pd.factorize(stratum, sort=True)
     labels = np.asarray(labels, dtype=object)
     pcodes = pd.factorize(psu)[0]
-    pairs = np.unique(np.stack([codes[wr], pcodes[wr]], axis=1), axis=0)
-    n_psu = np.bincount(pairs[:, 0], minlength=len(labels))
+    P = int(pcodes.max()) + 1
+    pairs = np.unique(codes[wr].astype(np.int64) * P + pcodes[wr])
+    n_psu = np.bincount(pairs // P, minlength=len(labels))
     lonely = np.flatnonzero(n_psu == 1)
     if not len(lonely):
         return stratum
