@@ -172,3 +172,15 @@ def test_empty_strata_named_in_the_plan_are_reported(small_registry):
     with pytest.warns(UserWarning, match="no units in the frame"):
         s = ek.draw_sample(small_registry, plan, seed=1)
     assert any("exitd" in w for w in s.manifest["warnings"])
+
+
+def test_duplicated_household_ids_are_a_plan_error(small_registry):
+    hh = small_registry.households.copy()
+    hh.loc[5, "household_id"] = hh.loc[4, "household_id"]            # same village: exact PRN tie
+    plan = SamplingPlan([Stage("village_code", method="all"), Stage("household_id", method="all")])
+    with pytest.raises(PlanError, match="not unique"):
+        ek.draw_sample(Registry(hh), plan, seed=1)
+    hh = small_registry.households.copy()
+    hh.loc[len(hh) - 1, "household_id"] = hh.loc[0, "household_id"]  # another village
+    with pytest.raises(PlanError, match="not unique"):
+        ek.draw_sample(Registry(hh), plan, seed=1)
