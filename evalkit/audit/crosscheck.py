@@ -483,17 +483,18 @@ def _evidence(m: pd.DataFrame) -> pd.Series:
     k = m["kind"].astype(object).to_numpy()
     detail = pd.Series("", index=m.index, dtype=C.ARROW_STR)
     parts = {
-        "vehicles": lambda: "车牌 " + _txt(m["plate"]) + "，价值 " + _num(m["value"], " 元").astype(C.ARROW_STR),
-        "housing": lambda: _txt(m["address"]) + "，面积 " + _num(m["area"], " 平方米").astype(C.ARROW_STR),
-        "business": lambda: _txt(m["company"]) + "，注册资本 " + _num(m["registered_capital"], " 元").astype(C.ARROW_STR),
-        "payroll": lambda: "单位 " + _txt(m["employer"]),
-        "dibao": lambda: "低保起始 " + _day(m["start_date"]),
-        "deaths": lambda: "死亡日期 " + _day(m["date"]),
+        "vehicles": lambda d: "车牌 " + _txt(d["plate"]) + "，价值 " + _num(d["value"], " 元").astype(C.ARROW_STR),
+        "housing": lambda d: _txt(d["address"]) + "，面积 " + _num(d["area"], " 平方米").astype(C.ARROW_STR),
+        "business": lambda d: (_txt(d["company"]) + "，注册资本 "
+                               + _num(d["registered_capital"], " 元").astype(C.ARROW_STR)),
+        "payroll": lambda d: "单位 " + _txt(d["employer"]),
+        "dibao": lambda d: "低保起始 " + _day(d["start_date"]),
+        "deaths": lambda d: "死亡日期 " + _day(d["date"]),
     }
-    for kind, make in parts.items():
+    for kind, make in parts.items():  # each kind's details computed on its own rows only
         sel = k == kind
         if sel.any():
-            detail[sel] = make()[sel]
+            detail[sel] = make(m[sel]).to_numpy()
     rel = m["relation"].map({c: v[0] for c, v in schema.RELATION.items()}).astype(C.ARROW_STR).fillna("成员")
     how = pd.Series(np.where(m["match_on"].to_numpy() == "name_birth", "（按姓名+出生日期匹配）", ""),
                     index=m.index, dtype=C.ARROW_STR)
