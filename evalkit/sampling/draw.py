@@ -241,6 +241,12 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         "sample_hash": sample_hash(out),
         "prn": "SipHash-2-4 keyed by BLAKE2b(seed, stage) over unit id (evalkit-prn/v1)",
     }
+    # the evaluation year, province and survey date travel with the sample, so the poverty
+    # line and thresholds can be looked up from a saved sample alone
+    reg_meta = getattr(registry, "meta", None) or {}
+    for key in ("year", "province_code", "survey_date"):
+        if reg_meta.get(key) is not None:
+            manifest[key] = reg_meta[key]
     for m in warn_msgs:
         warnings.warn(m, PlanWarning, stacklevel=2)
     return Sample(out, manifest=manifest, plan=plan)

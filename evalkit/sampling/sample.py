@@ -200,6 +200,9 @@ class Sample:
         frame = self.respondent_frame(household_ids)
         spec = dict(self.design_spec)
         spec["weight"] = "weight_final"
+        if isinstance(spec.get("strata"), str) and isinstance(spec.get("psu"), str):
+            frame = collapse_lonely_strata(frame, spec["strata"], spec["psu"],
+                                           spec.get("fpc") if isinstance(spec.get("fpc"), str) else None)
         if spec.get("fpc") and not np.isfinite(frame["design_fpc"]).any():
             spec["fpc"] = None
         return _survey_design_class()(frame, **spec)
@@ -258,3 +261,51 @@ def _survey_design_class():
         raise DesignError("evalkit.estimation.design.SurveyDesign is not available yet "
                           f"(估计模块尚未安装): {exc}") from None
     return SurveyDesign
+
+
+def collapse_lonely_strata(frame: pd.DataFrame, stratum: str, psu: str, fpc: str | None) -> pd.DataFrame:
+    """Merge design strata left with a single responding PSU (after nonresponse) with their
+    sibling strata under the same parent unit — label ``<parent>|合并层`` — moving up one level
+    when a stratum has no siblings (collapsed strata, Wolter 2007 §2.5; methodology §6).
+
+    A stratum whose population is a single PSU (fpc = 1) is a certainty stratum, not a lonely
+    one. The merged stratum's fpc is the sum of the merged strata's population counts (infinite
+    when any of them is sampled with replacement), which can only make variances larger.
+    Loops run over strata (a few thousand at most), never over households.
+    """
+    from evalkit.sampling.draw import COLLAPSED
+
+    out = frame.copy()
+    labels = out[stratum].astype(str).to_numpy(object)
+    psus = out[psu].astype(str).to_numpy(object)
+    pop = out[fpc].to_numpy(float) if fpc else np.full(len(out), np.inf)
+    while True:
+        g = pd.DataFrame({"s": labels, "p": psus, "N": pop})
+        per = g.groupby("s", sort=True).agg(n=("p", "nunique"), N=("N", "first"))
+        lonely = per.index[(per["n"] == 1) & ~(per["N"] <= 1)]
+        lonely = [lab for lab in lonely if "|" in lab]
+        if not lonely:
+            break
+        parent = pd.Series([lab.rsplit("|", 1)[0] for lab in per.index], index=per.index)
+        siblings = parent.value_counts()
+        new_label = {}
+        for lab in lonely:
+            par = parent[lab]
+            if siblings[par] >= 2:  # merge every stratum of that parent
+                for sib in parent.index[parent == par]:
+                    new_label[sib] = f"{par}|{COLLAPSED}"
+            else:  # alone under its parent: climb one level and try again
+                new_label[lab] = par
+        moved = pd.Series(labels).map(new_label)
+        changed = moved.notna().to_numpy()
+        merged = np.where(changed, moved.to_numpy(object), labels)
+        if fpc:
+            # population of a merged stratum: sum of its parts' counts (inf if any part is inf)
+            parts = g[changed].drop_duplicates("s")
+            totals = parts.assign(t=merged[changed][~g[changed].duplicated("s").to_numpy()]).groupby("t")["N"].sum()
+            pop = np.where(changed, pd.Series(merged).map(totals).to_numpy(float), pop)
+        labels = merged
+    out[stratum] = pd.array(labels, dtype="string")
+    if fpc:
+        out[fpc] = pop
+    return out
