@@ -38,7 +38,7 @@ PROVINCE_LABEL = "全省 province"
 RESULT_COLUMNS = (
     "indicator", "label", "label_en", "estimate", "se", "ci_low", "ci_high", "level",
     "ci_method", "df", "n_households", "n_persons", "threshold", "threshold_rule", "decision",
-    "deff", "n", "decision_reason", "analysis",
+    "deff", "n", "decision_reason", "analysis", "n_events", "n_item_missing", "ci_exact_fallback",
 )
 
 
