@@ -3,6 +3,7 @@ lists (数据比对) and snapshot comparison with last year's registry (动态�
 
 Examples::
 
+    evalkit audit reg2019.parquet                # results in ./audit/
     evalkit audit --registry reg2019.parquet --out audit/
     evalkit audit --registry reg2019.xlsx --members people.xlsx \\
         --list vehicles=车辆.xlsx --list payroll=财政供养.csv --car-value 50000 --out audit/
@@ -22,7 +23,9 @@ HELP = ("登记数据审核：数据质量报告、部门数据比对、两期�
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="输出目录 / output folder")
+    p.add_argument("files", nargs="*", metavar="REGISTRY",
+                   help="登记库文件（同 --registry）/ registry file(s), same as --registry")
+    p.add_argument("--out", default="audit", help="输出目录（默认 audit）/ output folder (default: audit)")
     p.add_argument("--registry", help="建档立卡登记库（户表）/ registry household file(s)", nargs="+")
     p.add_argument("--members", nargs="+", help="成员表（人员表）/ member file(s)")
     p.add_argument("--year", type=int, help="登记库年度 / registry year")
@@ -102,6 +105,7 @@ def run(args) -> int:
         snap.expected_households.to_csv(out / "demo_expected_changes.csv", index=False, encoding="utf-8-sig")
         syn.expected.to_csv(out / "demo_expected_flags.csv", index=False, encoding="utf-8-sig")
     else:
+        args.registry = (args.registry or []) + list(args.files or [])
         if not args.registry:
             raise EvalkitError("give --registry FILE (or --demo). 请用 --registry 指定登记库文件。")
         reg = _read(args.registry, args.members, args.year)

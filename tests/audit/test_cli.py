@@ -53,3 +53,11 @@ def test_cli_errors(tmp_path, capsys):
     assert "--registry" in capsys.readouterr().err
     assert main(["audit", "--demo", "--out", str(tmp_path), "--list", "vehicles"]) == 1
     assert "KIND=FILE" in capsys.readouterr().err
+
+
+def test_cli_positional_registry(files, capsys, monkeypatch):
+    d, snap, syn = files
+    monkeypatch.chdir(d)
+    assert main(["audit", str(d / "reg2020.parquet"), "--no-figure"]) == 0
+    assert (d / "audit" / "quality.xlsx").exists()
+    assert "数据质量 / quality" in capsys.readouterr().out
