@@ -55,9 +55,15 @@ _HH_KEEP = ("county_code", "county_name", "registry_status", "hh_size", "registr
 def _pair(old_ids: pd.Series, new_ids: pd.Series, old_keys: pd.Series | None, new_keys: pd.Series | None):
     """Pairs (old position, new position, matched_by): by identifier, then — among the rest —
     by a secondary key (an ID number, normalised here) that is unique on both sides."""
-    o = pd.DataFrame({"id": old_ids.reset_index(drop=True), "i": np.arange(len(old_ids))})
-    n = pd.DataFrame({"id": new_ids.reset_index(drop=True), "j": np.arange(len(new_ids))})
-    m = o.merge(n, on="id")[["i", "j"]]
+    n_index = pd.Index(new_ids)
+    if n_index.is_unique:  # the usual case (IDs are unique per snapshot): one hash lookup
+        pos = n_index.get_indexer(old_ids)
+        hit = np.flatnonzero(pos >= 0)
+        m = pd.DataFrame({"i": hit, "j": pos[hit]})
+    else:
+        o = pd.DataFrame({"id": old_ids.reset_index(drop=True), "i": np.arange(len(old_ids))})
+        n = pd.DataFrame({"id": new_ids.reset_index(drop=True), "j": np.arange(len(new_ids))})
+        m = o.merge(n, on="id")[["i", "j"]]
     m["matched_by"] = "id"
     if old_keys is not None and new_keys is not None:
         oi = C.others(len(old_ids), m["i"].to_numpy())
