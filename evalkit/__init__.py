@@ -55,6 +55,7 @@ _EXPORTS = {
     "CrossCheck": "evalkit.audit.crosscheck",
     "compare_registries": "evalkit.audit.snapshots",
     "RegistryChanges": "evalkit.audit.snapshots",
+    "quality_report": "evalkit.audit.quality",
     # report
     "report": "evalkit.report.report",
 }
