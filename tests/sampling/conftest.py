@@ -1,11 +1,15 @@
 """Small hand-made registries for exact sampling tests (no dependence on the synthetic province)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import evalkit as ek
 from evalkit.registry.registry import Registry
+from evalkit.sampling.plan import SamplingPlan
 
 STATUSES = ["poor", "exited", "exiting", "not_registered"]
 
@@ -55,3 +59,21 @@ def tiny_registry():
 def make_reg():
     """The registry factory itself (test modules cannot import conftest under importlib mode)."""
     return make_registry
+
+
+# households per status and village in the shared small sample
+HH = {"poor": 2, "exited": 3, "exiting": 1, "not_registered": 3}
+
+
+@pytest.fixture
+def household_sizes():
+    return dict(HH)
+
+
+@pytest.fixture
+def sample(small_registry):
+    """County-exit sample of the small registry (2 poor + 1 non-poor villages per county, 2 reserves)."""
+    plan = SamplingPlan.county_exit_check(poor_villages=2, non_poor_villages=1, households=HH, reserves=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ek.draw_sample(small_registry, plan, seed=5)

@@ -14,15 +14,6 @@ from evalkit.registry.registry import Registry
 from evalkit.sampling.fieldwork import Team, check_avoidance
 from evalkit.sampling.plan import SamplingPlan
 
-HH = {"poor": 2, "exited": 3, "exiting": 1, "not_registered": 3}
-
-
-@pytest.fixture
-def sample(small_registry):
-    plan = SamplingPlan.county_exit_check(poor_villages=2, non_poor_villages=1, households=HH, reserves=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ek.draw_sample(small_registry, plan, seed=5)
 
 
 TEAMS = [Team("一组", members=["张三", "李四"], avoid_counties=["520101"]),

@@ -11,15 +11,6 @@ import evalkit as ek
 from evalkit.errors import DesignError, PlanError
 from evalkit.sampling.plan import SamplingPlan, Stage
 
-HH = {"poor": 2, "exited": 3, "exiting": 1, "not_registered": 3}
-
-
-@pytest.fixture
-def sample(small_registry):
-    plan = SamplingPlan.county_exit_check(poor_villages=2, non_poor_villages=1, households=HH, reserves=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ek.draw_sample(small_registry, plan, seed=5)
 
 
 def test_design_columns_follow_the_documented_rule(sample):
@@ -130,9 +121,9 @@ def test_save_and_load_round_trip(sample, tmp_path):
     assert "主样本" in repr(back)
 
 
-def test_lonely_with_replacement_strata_are_collapsed_within_their_parent(small_registry):
+def test_lonely_with_replacement_strata_are_collapsed_within_their_parent(small_registry, household_sizes):
     # one non-poor village per county (a lonely PSU) is merged with the county's poor-village stratum
-    plan = SamplingPlan.county_exit_check(poor_villages=2, non_poor_villages=1, households=HH)
+    plan = SamplingPlan.county_exit_check(poor_villages=2, non_poor_villages=1, households=household_sizes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s = ek.draw_sample(small_registry, plan, seed=5)
