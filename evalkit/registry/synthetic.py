@@ -185,14 +185,11 @@ def synthetic_registry(seed: int = 0, n_counties: int = 10, year: int = 2019,
                           line * np.maximum(1.08, rng.lognormal(np.log(1.7), 0.3, n)))))
     # poor households not wrongly included: if their income is above the line keep it below 2×line
     income_pc = np.where(is_poor & ~incl_by_income, np.minimum(income_pc, line * 1.9), income_pc)
-    total = income_pc * size
     shares = rng.dirichlet([6.0, 2.5, 0.3, 0.6, 0.8, 0.7, 0.4], n)
     # dibao mostly for low-income registered households
     shares[:, 3] *= np.where(low_income & registered, 1.5, 0.2)
     shares[:, 4] *= rng.uniform(0.3, 1.5, n)  # pension
     shares /= shares.sum(axis=1, keepdims=True)
-    parts = np.floor(shares * total[:, None])
-    parts[:, 0] += np.round(total - parts.sum(axis=1))  # wage takes the rounding remainder
     part_names = ["income_wage", "income_business", "income_property", "income_dibao",
                   "income_pension", "income_subsidy", "income_other_transfer"]
 
@@ -218,7 +215,7 @@ def synthetic_registry(seed: int = 0, n_counties: int = 10, year: int = 2019,
     income_pc = np.where(nonreg_eligible_excluded, line * rng.uniform(0.5, 0.95, n), income_pc)
     total = income_pc * size
     parts = np.floor(shares * total[:, None])
-    parts[:, 0] += np.round(total - parts.sum(axis=1))
+    parts[:, 0] += np.round(total - parts.sum(axis=1))  # wage takes the rounding remainder
     neg_kind = np.where(has_neg, neg_kind, "")
     small_car = (~has_neg) & (rng.random(n) < np.where(is_nonreg, 0.12, 0.03))
     neg_car = (neg_kind == "car") | small_car
