@@ -28,7 +28,7 @@ import pandas as pd
 from evalkit.errors import RegistryError
 from evalkit.registry import schema
 
-ISSUE_COLUMNS = ["file", "row", "household_id", "column", "value", "severity", "check", "message"]
+from evalkit.registry.registry import ISSUE_COLUMNS  # the one definition of the issue table
 
 #: Rules whose findings make the registry unusable: ``read_registry`` raises on them.
 FATAL_CHECKS = (
