@@ -301,8 +301,8 @@ def collapse_lonely_strata(frame: pd.DataFrame, stratum: str, psu: str, fpc: str
         merged = np.where(changed, moved.to_numpy(object), labels)
         if fpc:
             # population of a merged stratum: sum of its parts' counts (inf if any part is inf)
-            parts = g[changed].drop_duplicates("s")
-            totals = parts.assign(t=merged[changed][~g[changed].duplicated("s").to_numpy()]).groupby("t")["N"].sum()
+            moved_strata = per.loc[list(new_label), "N"]
+            totals = moved_strata.groupby([new_label[lab] for lab in moved_strata.index]).sum()
             pop = np.where(changed, pd.Series(merged).map(totals).to_numpy(float), pop)
         labels = merged
     out[stratum] = pd.array(labels, dtype="string")
