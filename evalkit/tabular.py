@@ -62,12 +62,14 @@ def detect_separator(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_table(path, sheet=None, dtype_str: bool = True) -> TableFile:
+def read_table(path, sheet=None, dtype_str: bool = True, dictionary=None) -> TableFile:
     """Read ``path`` (one sheet for Excel: ``sheet`` name/index, default the first).
 
     With ``dtype_str`` (default) CSV/Excel cells are read as text so codes such as
     ``520102001001`` or ID numbers keep their leading zeros and digits; typed formats
-    (Parquet, SAV, DTA) keep their types.
+    (Parquet, SAV, DTA) keep their types. ``dictionary`` names Parquet text columns to read
+    as pandas Categorical straight from the file's dictionary pages (codes, counties,
+    villages: a fraction of the time and memory of ten million separate strings).
     """
     p = Path(path)
     if not p.exists():
@@ -90,7 +92,7 @@ def read_table(path, sheet=None, dtype_str: bool = True) -> TableFile:
             sheet_name = sheet if isinstance(sheet, str) else None
             return TableFile(frame, p, sheet=sheet_name)
         if ext in (".parquet", ".pq"):
-            return TableFile(pd.read_parquet(p), p)
+            return TableFile(_read_parquet(p, dictionary), p)
         import pyreadstat
 
         reader = pyreadstat.read_sav if ext in (".sav", ".zsav") else pyreadstat.read_dta
@@ -102,6 +104,19 @@ def read_table(path, sheet=None, dtype_str: bool = True) -> TableFile:
         raise
     except Exception as exc:  # pragma: no cover - message path
         raise EvalkitError(f"{p.name}: could not be read as {ext} ({exc}).") from exc
+
+
+def _read_parquet(path: Path, dictionary=None) -> pd.DataFrame:
+    """Parquet → DataFrame; the ``dictionary`` text columns come back as Categorical."""
+    if not dictionary:
+        return pd.read_parquet(path)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    text = {f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+    table = pq.read_table(path, read_dictionary=[c for c in dictionary if c in text])
+    return table.to_pandas()
 
 
 def read_all_sheets(path) -> list[TableFile]:

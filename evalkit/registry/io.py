@@ -24,6 +24,8 @@ from evalkit.registry import validate as V
 
 _TABLES = {"households": schema.HOUSEHOLD_COLUMNS, "members": schema.MEMBER_COLUMNS}
 _STR = aliases._str_dtype()
+#: column kinds held as pandas Categorical in a canonical registry (few distinct values)
+_CATEGORICAL_KINDS = ("admin", "code")
 _DATE = pd.Series([pd.Timestamp("2000-01-01")]).dtype  # datetime64[us] on pandas 3, [ns] before
 
 
@@ -122,7 +124,7 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
         "derived_columns": derived,
     }
     if "province_code" in hh.columns:
-        prov = np.unique(V.admin_ints(hh["province_code"]) // 10 ** 10)
+        prov = np.unique(V.admin_ints(V.distinct(hh["province_code"])) // 10 ** 10)
         prov = prov[prov > 0]
         if len(prov) == 1:
             meta["province_code"] = str(int(prov[0]))
@@ -174,7 +176,7 @@ def read_one(item, table: str = "households", label: str | None = None):
     else:
         path = Path(item)
         try:
-            tf = tabular.read_table(path)
+            tf = tabular.read_table(path, dictionary=_dictionary_columns(path, table))
         except RegistryError:
             raise
         except EvalkitError as exc:
@@ -213,6 +215,18 @@ def read_one(item, table: str = "households", label: str | None = None):
     info.update({"file": fname, "table": table, "rows": int(len(frame)),
                  "columns": {str(k): v for k, v in rename.items()}})
     return frame, info, issues
+
+
+def _dictionary_columns(path: Path, table: str) -> list | None:
+    """Headers of a Parquet file that map to admin-code or code columns: read as Categorical."""
+    if path.suffix.lower() not in (".parquet", ".pq") or not path.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    rename, _ = aliases.map_headers(names, table)
+    kinds = {c.name: c.dtype for c in _TABLES[table]}
+    return [h for h in names if kinds.get(rename.get(h, h)) in _CATEGORICAL_KINDS]
 
 
 _TEXT_FORMATS = ("csv", "txt", "tsv", "xlsx", "xlsm", "xls")
@@ -353,7 +367,11 @@ def canonicalise(frame: pd.DataFrame, table: str = "households", source=None):
                     severity="error", check="type_invalid",
                     message=f"{V._lbl(col.name)} 不是日期（应如 1990-01-31），已置空 / not a date, set to empty"))
     for col in cols:  # one text dtype everywhere ('str'; pd.NA-flavoured strings converted)
-        if col.dtype in ("str", "code", "admin") and col.name in new:
+        if col.name not in new:
+            continue
+        if col.dtype in _CATEGORICAL_KINDS:
+            new[col.name] = as_category(new[col.name])
+        elif col.dtype == "str":
             t = new[col.name]
             if _STR is not object and t.dtype != _STR and (pd.api.types.is_string_dtype(t.dtype)):
                 new[col.name] = t.astype(_STR)
@@ -365,6 +383,41 @@ def canonicalise(frame: pd.DataFrame, table: str = "households", source=None):
     if not isinstance(out.index, pd.RangeIndex) or out.index.start != 0:
         out = out.reset_index(drop=True)
     return out, V._concat(issues)
+
+
+def as_category(s: pd.Series) -> pd.Series:
+    """Text column → Categorical with sorted text categories (the canonical form of admin-code
+    and code columns: one small dictionary and an integer code per row)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories
+        if cats.dtype == _STR and cats.is_monotonic_increasing and not s.cat.ordered:
+            return s
+        return map_categories(s, lambda c: c)
+    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+    codes = codes.astype(np.int32 if len(uniques) < 2 ** 31 - 1 else np.int64)
+    cat = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(uniques, dtype=_STR)),
+                                    validate=False)
+    return pd.Series(cat, index=s.index, name=s.name)
+
+
+def map_categories(s: pd.Series, func) -> pd.Series:
+    """Apply ``func`` (Series of text → Series of text, missing allowed) to the distinct values of a
+    Categorical column only and rebuild it: categories that map to the same text merge, a missing
+    result becomes a missing value. Ten million rows cost one integer gather."""
+    cats = pd.Series(s.cat.categories, dtype=_STR)
+    mapped = func(cats.reset_index(drop=True))
+    mapped = pd.Series(mapped, dtype=_STR).reset_index(drop=True)
+    new_codes, uniques = pd.factorize(mapped, sort=True, use_na_sentinel=True)
+    if (not s.cat.ordered and len(uniques) == len(cats) and (new_codes == np.arange(len(cats))).all()
+            and s.cat.categories.dtype == _STR
+            and (np.asarray(uniques, dtype=object) == cats.to_numpy(dtype=object)).all()):
+        return s  # already canonical: sorted, distinct, unchanged
+    codes = s.cat.codes.to_numpy()
+    remap = np.append(new_codes, -1).astype(codes.dtype if len(uniques) < np.iinfo(codes.dtype).max
+                                               else np.int64)
+    dtype = pd.CategoricalDtype(pd.Index(uniques, dtype=_STR))
+    cat = pd.Categorical.from_codes(remap[codes], dtype=dtype, validate=False)
+    return pd.Series(cat, index=s.index, name=s.name)
 
 
 def _blank_invalid_codes(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -412,6 +465,8 @@ def normalise_admin(s: pd.Series) -> pd.Series:
     integers are padded arithmetically; other values are normalised per distinct value."""
     if len(s) == 0:
         return s.astype(_STR)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return map_categories(s, normalise_admin)
     if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
         v = s.to_numpy(dtype=float, na_value=np.nan)
         finite = ~np.isnan(v)
@@ -450,14 +505,18 @@ def _admin_columns(frame: pd.DataFrame) -> dict:
     if have:
         finest = max(have, key=lambda lvl: schema.ADMIN_DIGITS[lvl])
         fine = out[f"{finest}_code"]
-        ints = V.admin_ints(fine)
         todo = [lvl for lvl in schema.ADMIN_LEVELS if f"{lvl}_code" not in out
                 and schema.ADMIN_DIGITS[lvl] < schema.ADMIN_DIGITS[finest]]
-        enc = _dictionary(fine) if todo else None
-        invalid = (ints < 0).any()
+        categorical = isinstance(fine.dtype, pd.CategoricalDtype)
+        ints = V.admin_ints(fine) if todo and not categorical else None
+        enc = _dictionary(fine) if todo and not categorical else None
+        invalid = ints is not None and (ints < 0).any()
         for lvl in todo:
             k = schema.ADMIN_DIGITS[lvl]
             unit = V._POW10[12 - k]
+            if categorical:  # parents of the distinct codes only
+                out[f"{lvl}_code"] = map_categories(fine, lambda c, unit=unit: _parent_text(c, unit))
+                continue
             parent = np.where(ints >= 0, (ints // unit) * unit, -1)
             if enc is not None:  # parents of the distinct codes, gathered (no per-row text work)
                 import pyarrow as pa
@@ -474,6 +533,13 @@ def _admin_columns(frame: pd.DataFrame) -> dict:
             V._cached("admin", derived, lambda _s, p=parent: p)  # rules reuse these integers
             out[f"{lvl}_code"] = derived
     return out
+
+
+def _parent_text(codes: pd.Series, unit) -> pd.Series:
+    """12-digit text of the higher-level code of each valid 12-digit code (missing otherwise)."""
+    ints = V._admin_ints_uncached(codes)
+    parent = pd.Series((ints // unit) * unit, index=codes.index).astype(_STR)
+    return parent.where(ints >= 0)
 
 
 def _dictionary(s: pd.Series):
@@ -509,11 +575,53 @@ def _to_text(s: pd.Series, name: str) -> pd.Series:
     elif s.dtype == object:
         s = s.astype(_STR)
     if name in ("household_id", "person_id", "phone"):
-        s = s.str.strip()
-        s = s.where(s != "")
+        s = _strip_keys(s)
     if name in ("head_id_number", "id_number"):
         s = _normalise_ids(s)
     return s
+
+
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # what str.strip removes below 0x80
+_FIRST_SUSPECT = _ASCII_SPACE.copy()
+_FIRST_SUSPECT[[0xC2, 0xE1, 0xE2, 0xE3]] = True  # lead bytes of U+0085/U+00A0, U+1680…U+205F, U+3000
+_LAST_SUSPECT = _ASCII_SPACE.copy()
+_LAST_SUSPECT[0x80:] = True  # any multi-byte character at the end: checked exactly
+
+
+def _strip_keys(s: pd.Series) -> pd.Series:
+    """Identifier text stripped of surrounding whitespace, '' → missing. Only values whose first or
+    last byte could be whitespace (read off the Arrow buffers) go through ``str.strip``."""
+    arr = V._arrow(s)
+    if arr is None:
+        s = s.str.strip()
+        return s.where(s != "")
+    flags = []
+    for chunk in arr.chunks:
+        m = len(chunk)
+        if m == 0:
+            continue
+        off_type = np.int64 if chunk.type.equals(__import__("pyarrow").large_string()) else np.int32
+        offs = np.frombuffer(chunk.buffers()[1], dtype=off_type)[chunk.offset: chunk.offset + m + 1]
+        data = chunk.buffers()[2]
+        data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
+        start, end = offs[:-1], offs[1:]
+        empty = end <= start
+        first = data[np.where(empty, 0, start)]
+        last = data[np.where(empty, 0, end - 1)]
+        flags.append(empty | _FIRST_SUSPECT[first] | _LAST_SUSPECT[last])
+    flag = np.concatenate(flags) if flags else np.zeros(0, bool)
+    flag &= s.notna().to_numpy()
+    if not flag.any():
+        return s
+    idx = np.flatnonzero(flag)
+    fixed = s.iloc[idx].str.strip()
+    fixed = fixed.where(fixed != "")
+    if not fixed.ne(s.iloc[idx]).fillna(True).any():
+        return s
+    out = s.copy()
+    out.iloc[idx] = fixed.to_numpy(dtype=object)
+    return out
 
 
 def _normalise_ids(s: pd.Series) -> pd.Series:
@@ -547,6 +655,8 @@ def _normalise_ids(s: pd.Series) -> pd.Series:
 def _to_code(s: pd.Series, codes: str) -> pd.Series:
     """Map aliases to canonical codes; unknown values kept as text (validation reports
     them; the reader blanks them afterwards, or raises for registry_status)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return map_categories(s, lambda c: _to_code(c, codes))
     mapped, unknown = aliases.map_codes(s, codes)
     if unknown.any():
         mapped = mapped.astype(object)

@@ -238,53 +238,19 @@ def _arrow_uncached(s: pd.Series):
     return arr
 
 
-def _hash64(s: pd.Series) -> np.ndarray | None:
-    """uint64 key per value (exact for values of ≤ 8 bytes, a hash otherwise) for an
-    integer Series or a string Series whose values all have the same byte length (read
-    straight from the arrow buffers); None when neither applies."""
-    if pd.api.types.is_integer_dtype(s.dtype) and not s.isna().any():
-        return s.to_numpy(dtype=np.int64).view(np.uint64)
-    arr = _arrow(s)
-    if arr is None or arr.null_count or len(arr) == 0:
-        return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _hash64(s: pd.Series) -> np.ndarray:
+    """uint64 key per value: equal values have equal keys (``evalkit.hashing.hash_column``, read
+    straight from the Arrow buffers); callers confirm candidate duplicates on the values."""
+    from evalkit.hashing import hash_column
 
-    lo, hi = pc.min_max(pc.binary_length(arr)).values()
-    width = lo.as_py()
-    if width != hi.as_py() or width == 0:
-        return None
-    n = len(arr)
-    words = -(-width // 8)
-    padded = np.zeros((n, words * 8), dtype=np.uint8)
-    off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    start = 0
-    for chunk in arr.chunks:
-        m = len(chunk)
-        if m == 0:
-            continue
-        offs = np.frombuffer(chunk.buffers()[1], dtype=off_type)[chunk.offset: chunk.offset + m + 1]
-        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)
-        padded[start:start + m, :width] = data[offs[0]: offs[-1]].reshape(m, width)
-        start += m
-    w = padded.view(np.uint64)
-    if words == 1:
-        return w[:, 0].copy()
-    h = np.full(n, 0x9E3779B97F4A7C15, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(words):
-            h ^= w[:, j]
-            h *= np.uint64(0xBF58476D1CE4E5B9)
-            h ^= h >> np.uint64(31)
-    return h
+    return _cached("hash64", s, hash_column)
 
 
 def duplicated_all(s: pd.Series) -> np.ndarray:
     """Boolean mask of every row whose (non-missing) value occurs more than once.
 
-    Sort-based on a 64-bit key when the values are integers or fixed-width strings
-    (about 3× faster than hashing ten million strings); exact, because candidate
-    duplicates are confirmed on the values themselves.
+    Sort-based on 64-bit value hashes (a sort of integers beats a hash table of ten million
+    strings); exact, because candidate duplicates are confirmed on the values themselves.
     """
     n = len(s)
     out = np.zeros(n, dtype=bool)
@@ -299,7 +265,7 @@ def duplicated_all(s: pd.Series) -> np.ndarray:
     same = srt[1:] == srt[:-1]
     if not same.any():
         return out
-    cand = np.isin(keys, np.unique(srt[1:][same]))
+    cand = np.isin(keys, np.unique(srt[1:][same])) & s.notna().to_numpy()  # missing: not duplicates
     out[cand] = s[cand].duplicated(keep=False).to_numpy()
     return out
 
@@ -322,7 +288,8 @@ def in_codes(s: pd.Series, codes) -> np.ndarray:
     """Boolean array: value is one of ``codes`` (a small list); memoised inside
     :func:`caching`, since the reader and several rules ask the same question."""
     codes = tuple(codes)
-    return _cached("in:" + "|".join(codes), s, lambda x: x.isin(list(codes)).to_numpy(bool))
+    return _cached("in:" + "|".join(codes), s,
+                   lambda x: per_value(x, lambda v: v.isin(list(codes)).to_numpy(bool), fill=False))
 
 
 def household_index(households: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
@@ -352,10 +319,33 @@ def admin_ints(s: pd.Series) -> np.ndarray:
     return _cached("admin", s, _admin_ints_uncached)
 
 
+def per_value(s: pd.Series, func, fill):
+    """``func`` (Series → array, one value per row) evaluated on the distinct values only when
+    ``s`` is Categorical and gathered back by code (``fill`` where missing); else ``func(s)``."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        res = np.asarray(func(pd.Series(s.cat.categories.astype(str))))
+        # code -1 (missing) indexes the appended last slot; fancy indexing with the small integer
+        # codes needs no full-length index copy
+        return np.append(res, np.asarray([fill], dtype=res.dtype))[s.cat.codes.to_numpy()]
+    return np.asarray(func(s))
+
+
+def distinct(s: pd.Series) -> pd.Series:
+    """The distinct non-missing values of ``s`` (for a Categorical: the categories in use, found
+    by counting codes rather than hashing values)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        used = np.bincount(codes[codes >= 0], minlength=len(s.cat.categories)) > 0
+        return pd.Series(s.cat.categories[used].astype(str))
+    return pd.Series(s.dropna().unique())
+
+
 def _admin_ints_uncached(s: pd.Series) -> np.ndarray:
     n = len(s)
     if n == 0:
         return np.zeros(0, np.int64)
+    if isinstance(s.dtype, pd.CategoricalDtype):  # parse the distinct codes only
+        return per_value(s, _admin_ints_uncached, fill=-1)
     if pd.api.types.is_integer_dtype(s.dtype) and not s.isna().any():
         v = s.to_numpy(np.int64)
         return np.where((v >= 10 ** 11) & (v < 10 ** 12), v, -1)
@@ -395,7 +385,12 @@ def check_household_id(households, members=None, source=None) -> pd.DataFrame:
         return empty_issues()
     hid = hh["household_id"]
     missing = hid.isna().to_numpy()
-    if pd.api.types.is_string_dtype(hid.dtype):  # '' or spaces only (the reader strips)
+    arr = _arrow(hid)
+    if arr is not None:  # '' (the reader strips spaces): byte length 0, read off the offsets
+        import pyarrow.compute as pc
+
+        missing = missing | pc.fill_null(pc.equal(pc.binary_length(arr), 0), False).to_numpy()
+    elif pd.api.types.is_string_dtype(hid.dtype):  # '' or spaces only
         blank = hid.str.len().eq(0) if hid.dtype != object else hid.astype(str).str.strip().eq("")
         missing = missing | blank.fillna(False).to_numpy(bool)
     out = [make_issues(hh, missing, source=source, column="household_id", severity="error",
@@ -470,17 +465,28 @@ def check_admin_codes(households, members=None, source=None) -> pd.DataFrame:
         col = f"{level}_code"
         k = schema.ADMIN_DIGITS[level]
         if col in hh.columns:
-            v = admin_ints(hh[col])
             notna = hh[col].notna().to_numpy()
             required = schema.HOUSEHOLD[col].required
-            # digits after the level are 0 and the level's own digits are not all 0
-            # (for v ≥ 0 with v % unit == 0: own part == 0 ⟺ v % 10**(12-prev) == 0)
-            own_zero = (v % _POW10[12 - prev] == 0) if prev else (v == 0)
-            wrong = (v % _POW10[12 - k] != 0) | own_zero
-            bad = np.where(v >= 0, wrong, notna | required)
+
+            def problem(values, k=k, prev=prev):  # 0 fine, 1 not 12 digits, 2 wrong level
+                v = _admin_ints_uncached(values)
+                # digits after the level are 0 and the level's own digits are not all 0
+                # (for v ≥ 0 with v % unit == 0: own part == 0 ⟺ v % 10**(12-prev) == 0)
+                own_zero = (v % _POW10[12 - prev] == 0) if prev else (v == 0)
+                wrong = (v % _POW10[12 - k] != 0) | own_zero
+                return np.where(v >= 0, np.where(wrong, 2, 0), 1).astype(np.int8)
+
+            if isinstance(hh[col].dtype, pd.CategoricalDtype):  # judge the distinct codes first
+                fine = (problem(pd.Series(hh[col].cat.categories.astype(str))) == 0).all()
+                if fine and not (required and (hh[col].cat.codes.to_numpy() < 0).any()):
+                    prev = k
+                    continue
+            code = per_value(hh[col], problem, fill=1)
+            bad = np.where(code == 1, notna | required, code == 2)
             if bad.any():
+                v = np.where(code[bad] == 1, -1, 0)
                 what = np.where(~notna[bad], "为空 / is empty",
-                                np.where(v[bad] < 0, "不是12位数字 / is not a 12-digit code",
+                                np.where(v < 0, "不是12位数字 / is not a 12-digit code",
                                          f"不是{schema.label(col)[:-2]}级代码（前{k}位有效、其后为0）"
                                          f" / is not a {level}-level code"))
                 out.append(make_issues(hh, bad, source=source, column=col, severity="error",
@@ -496,12 +502,17 @@ def check_admin_nesting(households, members=None, source=None) -> pd.DataFrame:
     hh = households
     present = [lvl for lvl in schema.ADMIN_LEVELS if f"{lvl}_code" in hh.columns]
     out = []
-    ints = {lvl: admin_ints(hh[f"{lvl}_code"]) for lvl in present}
+
+    def prefix(values, unit):  # the first k digits as an integer (-1 when not a 12-digit code)
+        v = _admin_ints_uncached(values)
+        return np.where(v >= 0, v // unit, -1)
+
     for child, parent in zip(present[1:], present[:-1]):
         k = schema.ADMIN_DIGITS[parent]
         unit = _POW10[12 - k]
-        c, p = ints[child], ints[parent]
-        bad = (c >= 0) & (p >= 0) & (c // unit != p // unit)
+        c = per_value(hh[f"{child}_code"], lambda x: prefix(x, unit), fill=-1)
+        p = per_value(hh[f"{parent}_code"], lambda x: prefix(x, unit), fill=-1)
+        bad = (c >= 0) & (p >= 0) & (c != p)
         if bad.any():
             msg = (f"{_lbl(child + '_code')} 不属于 {_lbl(parent + '_code')}（前{k}位应相同）: "
                    + hh[parent + "_code"].iloc[np.flatnonzero(bad)].astype(str).to_numpy(dtype=object)
@@ -518,9 +529,21 @@ def check_village_consistency(households, members=None, source=None) -> pd.DataF
     hh = households
     if not {"village_code", "village_type"} <= set(hh.columns):
         return empty_issues()
-    v = admin_ints(hh["village_code"])
     t = hh["village_type"]
     tcode = np.select([t.eq("poor").to_numpy(bool), t.eq("non_poor").to_numpy(bool)], [1, 2], 0)
+    vc = hh["village_code"]
+    if isinstance(vc.dtype, pd.CategoricalDtype):  # count the two types per village code
+        codes = vc.cat.codes.to_numpy()
+        has = (codes >= 0) & (tcode > 0)
+        m = len(vc.cat.categories)
+        both = (np.bincount(codes[has & (tcode == 1)], minlength=m) > 0) & \
+               (np.bincount(codes[has & (tcode == 2)], minlength=m) > 0)
+        if not both.any():
+            return empty_issues()
+        bad = has & both[np.where(codes >= 0, codes, 0)]
+        return make_issues(hh, bad, source=source, column="village_type", severity="error",
+                           check="village_type_inconsistent", message=_VILLAGE_TYPE_MSG)
+    v = admin_ints(vc)
     has = (v >= 0) & (tcode > 0)
     if not has.any():
         return empty_issues()
@@ -532,9 +555,11 @@ def check_village_consistency(households, members=None, source=None) -> pd.DataF
         return empty_issues()
     bad = has & np.isin(v, multi)
     return make_issues(hh, bad, source=source, column="village_type", severity="error",
-                       check="village_type_inconsistent",
-                       message="同一村代码下村类型不一致（既有贫困村又有非贫困村）/ "
-                               "households of one village disagree on the village type")
+                       check="village_type_inconsistent", message=_VILLAGE_TYPE_MSG)
+
+
+_VILLAGE_TYPE_MSG = ("同一村代码下村类型不一致（既有贫困村又有非贫困村）/ "
+                     "households of one village disagree on the village type")
 
 
 def check_hh_size(households, members=None, source=None, max_size: int = 20) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from evalkit.errors import PlanError
 from evalkit.sampling.plan import SamplingPlan, Stage
-from evalkit.sampling.prn import prn
+from evalkit.sampling.prn import PRN_DESCRIPTION, PRN_VERSION, prn
 from evalkit.sampling.select import select_in_groups
 from evalkit.sampling.size import allocate_grouped, allocation_measure
 
@@ -56,9 +56,27 @@ def _per_group(value, labels: np.ndarray, default, what: str, stage: Stage) -> n
     return np.full(len(labels), float(value))
 
 
+def _categorical_codes(values: pd.Series):
+    """(codes, uniques) of a Categorical column with the categories present, in sorted order: an
+    integer remap (bincount + gather), no hashing of the values."""
+    cats = values.cat.categories
+    codes = values.cat.codes.to_numpy()
+    C = len(cats)
+    present = np.bincount(codes[codes >= 0] if values.hasnans else codes, minlength=C) > 0
+    order = np.argsort(np.asarray(cats.astype(str), dtype=object), kind="stable") \
+        if not cats.is_monotonic_increasing else np.arange(C)
+    keep = order[present[order]]
+    remap = np.full(C + 1, -1, np.int32 if C < 2 ** 31 - 1 else np.int64)  # -1 (missing) → last slot
+    remap[keep] = np.arange(len(keep))
+    return remap[codes], cats[keep]
+
+
 def _unit_codes(values: pd.Series, sort: bool = True):
     """Factorisation; sorted (codes independent of row order) except for the final stage, where
     order only breaks exact PRN ties, which are detected and then redone sorted."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(values.cat.categories):
+        codes, uniques = _categorical_codes(values)
+        return codes, uniques, bool((codes < 0).any())
     codes, uniques = pd.factorize(values, sort=sort, use_na_sentinel=True)
     if (codes < 0).any():
         return codes, uniques, True
@@ -66,12 +84,14 @@ def _unit_codes(values: pd.Series, sort: bool = True):
 
 
 def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None = None,
-                _sorted_final: bool = False):
+                prn_version: int = PRN_VERSION, _sorted_final: bool = False):
     """Draw a multi-stage sample (抽样) from ``registry`` by ``plan`` with random ``seed``.
 
     Returns a :class:`evalkit.sampling.sample.Sample` holding one row per selected household (main
     and reserve) with per-stage units, strata, inclusion probabilities, weights and the design.
     The same registry content, plan and seed always give the same sample (any row order, any machine).
+    ``prn_version`` selects the permanent-random-number algorithm (``prn.py``; verify passes the
+    version a saved manifest records, so samples drawn by older evalkit versions still re-derive).
     """
     from evalkit import __version__
     from evalkit.sampling.sample import Sample
@@ -127,7 +147,7 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
             dup = unit_s.to_numpy()[np.flatnonzero(np.bincount(ucodes)[ucodes] > 1)[:5]]
             raise PlanError(f"household_id is not unique in the registry (e.g. {list(dup)}) / 户编号重复。")
         # each unit must lie within one parent unit
-        u_parent = parent_codes[first]
+        u_parent = parent_codes[first].astype(np.int64)
         bad = u_parent[ucodes] != parent_codes
         if bad.any():
             ex = uids[np.unique(ucodes[bad])[:5]]
@@ -200,38 +220,43 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
             warn_msgs.append(f"stage {k} ({st.unit}): {int(zero.sum())} strata get no sample (n = 0), their "
                              f"units cannot be drawn (e.g. {[str(x) for x in g_label[zero][:3]]}) / 样本量为 0 的层。")
         # permanent random numbers and systematic starts
-        u = prn(pd.Series(uids.array if isinstance(uids, pd.Index) else uids), seed, f"stage{k}:{st.unit}")
+        u = prn(pd.Series(uids.array if isinstance(uids, pd.Index) else uids), seed, f"stage{k}:{st.unit}",
+                prn_version)
         start = None
         sort_code = None
         if st.method in ("systematic", "pps_systematic"):
-            start = prn(pd.Series(g_label.astype(str)), seed, f"start{k}:{st.unit}")
+            start = prn(pd.Series(g_label.astype(str)), seed, f"start{k}:{st.unit}", prn_version)
             sort_code = _sort_codes(col_in_scope, st, first, U)
         sel = select_in_groups(st.method, gcodes, n_g, u, size=size_u, sort_code=sort_code, start=start,
                                n_reserve=int(st.reserves) if k == K else 0, tiebreak=None,
                                exact_pi=st.exact_pi)
         if sel.ties and k == K and U > 1 and not _sorted_final:
             # exact PRN ties within a group (probability ~1e-7 per draw): re-rank on sorted ids
-            return draw_sample(registry, plan, seed, created=created, _sorted_final=True)
+            return draw_sample(registry, plan, seed, created=created, prn_version=prn_version,
+                               _sorted_final=True)
         keep_u = sel.selected | (sel.reserve if k == K else False)
         keep_rows = keep_u[ucodes]
+        kept_all = bool(keep_rows.all())
         for r in rec:
-            r["ucode"] = r["ucode"][keep_rows]
-        rc = ucodes[keep_rows]
+            r["ucode"] = r["ucode"] if kept_all else r["ucode"][keep_rows]
+        rc = ucodes if kept_all else ucodes[keep_rows]
         rec.append({"ucode": rc, "uids": uids, "gcode_u": gcodes, "g_label": g_label, "g_stratum": g_stratum,
                     "pi_u": sel.pi, "N_g": N_g, "n_g": n_g, "rank_u": sel.rank, "reserve_u": sel.reserve})
-        scope = scope[keep_rows]
-        full = full and bool(keep_rows.all())
+        scope = scope if kept_all else scope[keep_rows]
+        full = full and kept_all
         prev_uids = uids
-        parent_codes = rc.astype(np.int64)
+        parent_codes = rc
 
     out = _assemble(hh, scope, rec, plan)
     if not _sorted_final and out["household_id"].duplicated().any():
-        return draw_sample(registry, plan, seed, created=created, _sorted_final=True)
+        return draw_sample(registry, plan, seed, created=created, prn_version=prn_version,
+                           _sorted_final=True)
     fp = getattr(registry, "fingerprint", None)
     manifest = {
         "seed": seed,
         "plan": plan.to_dict(),
         "registry_fingerprint": fp,
+        "registry_fingerprint_version": 2,
         "registry_households": int(len(hh)),
         "evalkit_version": __version__,
         "created": created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -239,7 +264,8 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         "n_reserve": int((out["role"] == "reserve").sum()),
         "warnings": warn_msgs,
         "sample_hash": sample_hash(out),
-        "prn": "SipHash-2-4 keyed by BLAKE2b(seed, stage) over unit id (evalkit-prn/v1)",
+        "sample_hash_version": SAMPLE_HASH_VERSION,
+        "prn": PRN_DESCRIPTION[prn_version],
     }
     # the evaluation year, province and survey date travel with the sample, so the poverty
     # line and thresholds can be looked up from a saved sample alone
@@ -254,6 +280,16 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
 
 def _factorize_labels(values: pd.Series):
     """Sorted codes and string labels of a stratum/sort column (missing → 'NA')."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(values.cat.categories):
+        c, uniq = _categorical_codes(values)
+        if (c < 0).any():
+            c = np.where(c < 0, len(uniq), c)
+            labels = np.array([str(x) for x in uniq] + [NA_LABEL], dtype=object)
+            order = np.argsort(labels, kind="stable")
+            remap = np.empty(len(labels), np.int64)
+            remap[order] = np.arange(len(labels))
+            return remap[c], labels[order]
+        return c, np.asarray(uniq, dtype=object)
     if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(values.dtype) \
             or pd.api.types.is_integer_dtype(values.dtype):
         c, uniq = pd.factorize(values, sort=True, use_na_sentinel=True)
@@ -445,14 +481,29 @@ def _take_stage(dicts, codes, kstar) -> pd.Series:
     return _take_str(pa.concat_arrays(dicts), pick)
 
 
-def sample_hash(households: pd.DataFrame) -> str:
+#: sample-hash algorithm used for new manifests (``sample_hash_version``; absent = 1)
+SAMPLE_HASH_VERSION = 2
+
+
+def sample_hash(households: pd.DataFrame, version: int = SAMPLE_HASH_VERSION) -> str:
     """sha256 over the sorted 64-bit row hashes of (household_id, role, rank, pi rounded to 1e-12):
-    what verify compares; independent of the row order of the saved file."""
+    what verify compares; independent of the row order of the saved file. Version 2 hashes rows with
+    ``evalkit.hashing.row_hashes`` (text read from the Arrow buffers); version 1 (evalkit 0.1) with
+    pandas' ``hash_pandas_object``."""
     df = pd.DataFrame({
-        "household_id": households["household_id"].astype("string").to_numpy(dtype=object),
-        "role": households["role"].astype("string").to_numpy(dtype=object),
+        "household_id": households["household_id"].astype("string").to_numpy(dtype=object)
+        if version == 1 else households["household_id"].reset_index(drop=True),
+        "role": households["role"].astype("string").to_numpy(dtype=object)
+        if version == 1 else households["role"].reset_index(drop=True),
         "rank": households["rank"].to_numpy(np.int64),
         "pi": np.round(households["pi"].to_numpy(float) * 1e12).astype(np.int64),
     })
-    rows = np.sort(pd.util.hash_pandas_object(df, index=False, categorize=False).to_numpy(np.uint64))
-    return hashlib.sha256(rows.tobytes()).hexdigest()
+    if version == 1:
+        rows = pd.util.hash_pandas_object(df, index=False, categorize=False).to_numpy(np.uint64)
+    elif version == 2:
+        from evalkit.hashing import row_hashes
+
+        rows = row_hashes(df)
+    else:
+        raise ValueError(f"unknown sample-hash version {version!r}")
+    return hashlib.sha256(np.sort(rows).tobytes()).hexdigest()

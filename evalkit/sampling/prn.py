@@ -2,8 +2,13 @@
 
 The number depends only on the seed, a salt naming the stage, and the unit's identifier, so the
 same registry content, plan and seed give the same sample whatever the row order of the file and on
-any machine (docs/methodology/sampling.md §2). Hashing is SipHash-2-4 over the UTF-8 bytes of the id
-(pandas' C implementation, vectorised) keyed by a BLAKE2b digest of (seed, salt).
+any machine (docs/methodology/sampling.md §2).
+
+Version 2 (the default since evalkit 0.2): the id's 64-bit text hash (``evalkit.hashing``, read
+straight from the Arrow buffers) mixed twice with a 128-bit key from BLAKE2b(seed, salt) through the
+splitmix64 finaliser. Version 1 (evalkit 0.1): SipHash-2-4 of the id (pandas' implementation) keyed by
+BLAKE2b(seed, salt); kept so that samples drawn with 0.1 still verify. A sample's manifest records
+its version.
 """
 from __future__ import annotations
 
@@ -13,35 +18,88 @@ import numpy as np
 import pandas as pd
 
 _SCALE = 2.0 ** -53
+#: PRN version used for new draws (recorded in the manifest)
+PRN_VERSION = 2
+PRN_DESCRIPTION = {
+    1: "SipHash-2-4 keyed by BLAKE2b(seed, stage) over unit id (evalkit-prn/v1)",
+    2: "splitmix64(splitmix64(texthash(id) ^ k1) ^ k2), (k1, k2) = BLAKE2b-128(seed, stage) (evalkit-prn/v2)",
+}
+
+
+def version_of(description: str | None) -> int:
+    """PRN version named in a manifest's ``prn`` entry (1 when the entry predates versions)."""
+    for v in sorted(PRN_DESCRIPTION, reverse=True):
+        if description and f"evalkit-prn/v{v}" in description:
+            return v
+    return 1
 
 
 def hash_key(seed: int, salt: str) -> str:
-    """16-character key for SipHash derived from (seed, salt) by BLAKE2b (stable across machines)."""
+    """16-character key for SipHash derived from (seed, salt) by BLAKE2b (stable across machines; v1)."""
     digest = hashlib.blake2b(f"evalkit-prn/v1/{int(seed)}/{salt}".encode("utf-8"), digest_size=8)
     return digest.hexdigest()
 
 
-def prn(ids, seed: int, salt: str = "") -> np.ndarray:
+def key_pair(seed: int, salt: str) -> tuple[np.uint64, np.uint64]:
+    """(k1, k2): the two little-endian 64-bit halves of BLAKE2b-128("evalkit-prn/v2/{seed}/{salt}")."""
+    digest = hashlib.blake2b(f"evalkit-prn/v2/{int(seed)}/{salt}".encode("utf-8"), digest_size=16).digest()
+    return (np.uint64(int.from_bytes(digest[:8], "little")),
+            np.uint64(int.from_bytes(digest[8:], "little")))
+
+
+def _as_text(ids) -> pd.Series:
+    s = ids.reset_index(drop=True) if isinstance(ids, pd.Series) else pd.Series(np.asarray(ids, dtype=object))
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        if pd.api.types.is_string_dtype(s.cat.categories.dtype):
+            return s
+        s = s.astype(object)
+    if s.dtype == object:
+        if len(s) and pd.api.types.infer_dtype(s, skipna=False) != "string":
+            s = s.astype(str)
+    elif not pd.api.types.is_string_dtype(s.dtype):
+        s = s.astype(str)
+    return s
+
+
+def prn(ids, seed: int, salt: str = "", version: int = PRN_VERSION) -> np.ndarray:
     """Uniform(0, 1) permanent random numbers for unit identifiers ``ids`` (array-like of str).
 
     Identical ids get identical numbers; values lie strictly inside (0, 1). Ids are compared as
     strings, so ``7`` and ``"7"`` get the same number.
     """
-    s = ids.reset_index(drop=True) if isinstance(ids, pd.Series) else pd.Series(np.asarray(ids, dtype=object))
+    s = _as_text(ids)
     if len(s) == 0:
         return np.empty(0, dtype=float)
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
-    if s.dtype == object:
-        if pd.api.types.infer_dtype(s, skipna=False) != "string":
-            s = s.astype(str)
-    elif not pd.api.types.is_string_dtype(s.dtype):
-        s = s.astype(str)
-    h = pd.util.hash_pandas_object(s, index=False, hash_key=hash_key(seed, salt),
-                                   categorize=False).to_numpy(dtype=np.uint64)
+    if version == 1:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        h = pd.util.hash_pandas_object(s, index=False, hash_key=hash_key(seed, salt),
+                                       categorize=False).to_numpy(dtype=np.uint64)
+    elif version == 2:
+        from evalkit.hashing import hash_column
+
+        k1, k2 = key_pair(seed, salt)
+        h = hash_column(s)
+        with np.errstate(over="ignore"):
+            h ^= k1
+            h = _splitmix64(h)
+            h ^= k2
+            h = _splitmix64(h)
+    else:
+        raise ValueError(f"unknown PRN version {version!r} (known: {sorted(PRN_DESCRIPTION)})")
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * _SCALE
 
 
-def prn_scalar(key: str, seed: int, salt: str = "") -> float:
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place on a uint64 array (wrap-around arithmetic)."""
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def prn_scalar(key: str, seed: int, salt: str = "", version: int = PRN_VERSION) -> float:
     """One permanent random number (e.g. the random start of a systematic draw in one stratum)."""
-    return float(prn([key], seed, salt)[0])
+    return float(prn([key], seed, salt, version)[0])

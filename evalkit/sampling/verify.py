@@ -45,6 +45,7 @@ def verify_sample(sample_dir, registry, field_lists=None) -> VerifyReport:
     ``<sample_dir>/field_lists``) the households listed in the field-list workbooks.
     """
     from evalkit.sampling.draw import draw_sample, sample_hash
+    from evalkit.sampling.prn import version_of
     from evalkit.sampling.fieldwork import read_field_lists
     from evalkit.sampling.sample import Sample, load_sample
 
@@ -52,13 +53,17 @@ def verify_sample(sample_dir, registry, field_lists=None) -> VerifyReport:
     diffs: list[dict] = []
     m = saved.manifest
     checked = {"seed": m.get("seed"), "plan": (m.get("plan") or {}).get("name")}
-    fp = getattr(registry, "fingerprint", None)
+    if int(m.get("registry_fingerprint_version", 1)) == 1 and m.get("registry_fingerprint"):
+        fp = legacy_fingerprint(registry)  # a manifest written by evalkit 0.1
+    else:
+        fp = getattr(registry, "fingerprint", None)
     if m.get("registry_fingerprint") and fp and fp != m["registry_fingerprint"]:
         diffs.append(_d("registry", None, "fingerprint", m["registry_fingerprint"][:16], fp[:16], "manifest.json",
                         "名册内容与抽样时不同 / the registry differs from the one the sample was drawn from"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        redo = draw_sample(registry, saved.plan, m["seed"], created=m.get("created"))
+        redo = draw_sample(registry, saved.plan, m["seed"], created=m.get("created"),
+                           prn_version=version_of(m.get("prn")))
     a = saved.households.assign(household_id=saved.households["household_id"].astype(str)).set_index("household_id")
     b = redo.households.assign(household_id=redo.households["household_id"].astype(str)).set_index("household_id")
     for hid in a.index.difference(b.index):
@@ -79,7 +84,7 @@ def verify_sample(sample_dir, registry, field_lists=None) -> VerifyReport:
         for hid in common[bad][:1000]:
             diffs.append(_d("changed", hid, col, a.at[hid, col], b.at[hid, col], "households.parquet",
                             f"'{col}' 与重新抽样结果不同 / '{col}' differs from the re-derived sample"))
-    h_saved = sample_hash(saved.households)
+    h_saved = sample_hash(saved.households, version=int(m.get("sample_hash_version", 1)))
     if m.get("sample_hash") and m["sample_hash"] != h_saved:
         diffs.append(_d("manifest", None, "sample_hash", m["sample_hash"][:16], h_saved[:16], "manifest.json",
                         "样本文件在抽样后被改动 / households.parquet was changed after the manifest was written"))
@@ -106,6 +111,29 @@ def verify_sample(sample_dir, registry, field_lists=None) -> VerifyReport:
                             "调查清单中的样本类型有误 / main/reserve role differs in the field list"))
     d = pd.DataFrame(diffs, columns=DIFF_COLUMNS)
     return VerifyReport(ok=d.empty, differences=d, checked=checked)
+
+
+def legacy_fingerprint(registry) -> str | None:
+    """The registry fingerprint as evalkit 0.1 computed it (pandas' ``hash_pandas_object`` per row,
+    sorted, sha256), to check manifests written by that version."""
+    import hashlib
+
+    if not hasattr(registry, "households"):
+        return None
+    h = hashlib.sha256()
+    for name, table in (("households", registry.households), ("members", registry.members)):
+        if table is None:
+            continue
+        cols = sorted(table.columns)
+        h.update(name.encode())
+        h.update("\x1f".join(cols).encode("utf-8"))
+        frame = table[cols]
+        cats = [c for c in cols if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+        if cats:  # 0.1 held these columns as text
+            frame = frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in cats})
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        h.update(np.sort(rows).tobytes())
+    return h.hexdigest()
 
 
 def _d(kind, hid, fld, saved, expected, where, message) -> dict:

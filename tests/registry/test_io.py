@@ -424,7 +424,8 @@ def test_admin_code_forms_agree_property():
 
 def test_categorical_columns_from_parquet(tmp_path):
     """Parquet dictionary columns arrive as pandas categoricals: mapped through their
-    categories and returned as plain text like every other reader."""
+    categories; code and admin-code columns stay Categorical (with sorted text categories,
+    like every other reader gives them), free-text columns become plain text."""
     df = raw_households()
     for c in ("贫困户属性", "村类型", "县"):
         df[c] = pd.Categorical(df[c])
@@ -433,7 +434,10 @@ def test_categorical_columns_from_parquet(tmp_path):
     reg = ek.read_registry(p)
     assert_canonical(reg)
     hh = reg.households
-    assert pd.api.types.is_string_dtype(hh["registry_status"].dtype)
+    for c in ("registry_status", "village_type", "county_code", "village_code"):
+        assert isinstance(hh[c].dtype, pd.CategoricalDtype), c
+        cats = hh[c].cat.categories
+        assert pd.api.types.is_string_dtype(cats.dtype) and cats.is_monotonic_increasing
     assert not isinstance(hh["county_name"].dtype, pd.CategoricalDtype)
     assert hh["county_name"].tolist() == ["南明区"] * 3
 
@@ -445,7 +449,32 @@ def test_text_columns_have_one_dtype():
     df["户编号"] = df["户编号"].astype(pd.StringDtype("pyarrow"))
     df["村代码"] = df["村代码"].astype(object)
     hh = ek.read_registry(df).households
-    kinds = {str(hh[c].dtype) for c in ("household_id", "village_code", "county_code", "registry_status",
-                                         "head_name")}
+    kinds = {str(hh[c].dtype) for c in ("household_id", "head_name")}
+    kinds |= {str(hh[c].cat.categories.dtype) for c in ("village_code", "county_code", "registry_status")}
     assert len(kinds) == 1
+    assert all(isinstance(hh[c].dtype, pd.CategoricalDtype) for c in ("village_code", "registry_status"))
+    assert (hh["village_code"] == "520102001001").dtype == bool
     assert (hh["household_id"] == "5201020010010001").dtype == bool
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]"])
+def test_identifier_strip_matches_python_strip(dtype):
+    """The buffer pre-check of _strip_keys only decides which values go through str.strip:
+    the result equals str.strip on every value (all of Python's whitespace, ASCII and not)."""
+    spaces = [" ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x85", "\xa0", "\u1680", "\u2000",
+              "\u2028", "\u202f", "\u205f", "\u3000"]
+    rng = np.random.default_rng(4)
+    body = ["5201020010010001", "户12", "x", "", "中文编号", "a\u3000b"]
+    vals = [None]
+    for _ in range(400):
+        v = body[rng.integers(len(body))]
+        if rng.random() < 0.4:
+            v = spaces[rng.integers(len(spaces))] + v
+        if rng.random() < 0.4:
+            v = v + spaces[rng.integers(len(spaces))]
+        vals.append(v)
+    got = rio._strip_keys(pd.Series(vals, dtype=dtype))
+    expected = [None if v is None or not v.strip() else v.strip() for v in vals]
+    assert [None if pd.isna(x) else x for x in got.tolist()] == expected
+    clean = pd.Series(["5201020010010001", "5201020010010002"], dtype=dtype)
+    assert rio._strip_keys(clean) is clean  # nothing to strip: no copy

@@ -121,3 +121,36 @@ def test_verify_detects_nothing_on_a_faithful_sample_and_every_tampering(sample,
     reg2 = small_registry.households.copy()
     reg2.loc[0, "hh_size"] = 99
     assert "registry" in set(ek.verify_sample(d, Registry(reg2)).differences.kind)
+
+
+def test_a_sample_saved_by_evalkit_0_1_still_verifies(small_registry, household_sizes, tmp_path):
+    """Manifests written by evalkit 0.1 name PRN v1 and carry the 0.1 sample hash and registry
+    fingerprint: verify re-derives with those algorithms, so old samples still check out, and
+    tampering is still caught."""
+    from evalkit.sampling.draw import sample_hash
+    from evalkit.sampling.prn import PRN_DESCRIPTION
+    from evalkit.sampling.verify import legacy_fingerprint
+
+    plan = SamplingPlan.county_exit_check(poor_villages=2, non_poor_villages=1, households=household_sizes,
+                                          reserves=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = ek.draw_sample(small_registry, plan, seed=5, prn_version=1)
+        new = ek.draw_sample(small_registry, plan, seed=5)
+    assert set(old.households.household_id) != set(new.households.household_id)  # two PRN streams
+    m = old.manifest
+    for key in ("sample_hash_version", "registry_fingerprint_version"):
+        m.pop(key)
+    m.update(prn=PRN_DESCRIPTION[1], sample_hash=sample_hash(old.households, version=1),
+             registry_fingerprint=legacy_fingerprint(small_registry))
+    assert m["registry_fingerprint"] != small_registry.fingerprint
+    d = old.save(tmp_path / "old")
+    rep = ek.verify_sample(d, small_registry)
+    assert rep.ok, rep.differences
+    reg2 = small_registry.households.copy()
+    reg2.loc[0, "hh_size"] = 99
+    assert "registry" in set(ek.verify_sample(d, Registry(reg2)).differences.kind)
+    hh = pd.read_parquet(d / "households.parquet")
+    hh.loc[0, "rank"] = 99
+    hh.to_parquet(d / "households.parquet", index=False)
+    assert "manifest" in set(ek.verify_sample(d, small_registry).differences.kind)

@@ -11,14 +11,58 @@ from evalkit.sampling.prn import hash_key, prn
 from evalkit.sampling.select import select_in_groups
 
 
-def test_prn_golden_values_are_stable_across_machines_and_versions():
-    # pinned: if pandas' SipHash or our key derivation ever changed, every published sample would change
+def test_prn_v1_golden_values_are_stable_across_machines_and_versions():
+    # pinned: if pandas' SipHash or our key derivation ever changed, samples drawn with evalkit 0.1
+    # (manifest "evalkit-prn/v1") would no longer verify
     assert hash_key(20250601, "stage2:village_code") == "aa855fd1d1b34dc5"
-    u = prn(["520102001001", "520102001002", "x"], seed=20250601, salt="stage2:village_code")
+    u = prn(["520102001001", "520102001002", "x"], seed=20250601, salt="stage2:village_code", version=1)
     np.testing.assert_allclose(u, GOLDEN, rtol=0, atol=0)
 
 
 GOLDEN = [0.9095553073318463, 0.555958098029194, 0.7791695761631401]
+
+_M = (1 << 64) - 1
+_G = 0x9E3779B97F4A7C15
+
+
+def _mix(z):
+    z &= _M
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M
+    return z ^ (z >> 31)
+
+
+def _prn_v2_reference(uid: str, seed: int, salt: str) -> float:
+    """PRN v2 written from docs/methodology/sampling.md §2 with Python integers, one id at a time."""
+    import hashlib
+
+    b = uid.encode("utf-8")
+    h = _mix(((2 * _G) & _M) ^ len(b))
+    for j in range(0, len(b), 8):
+        w = int.from_bytes(b[j:j + 8].ljust(8, b"\0"), "little")
+        h = (h + _mix(w ^ (((j // 8 + 1) * _G) & _M))) & _M
+    d = hashlib.blake2b(f"evalkit-prn/v2/{seed}/{salt}".encode(), digest_size=16).digest()
+    k1, k2 = int.from_bytes(d[:8], "little"), int.from_bytes(d[8:], "little")
+    z = _mix(_mix(h ^ k1) ^ k2)
+    return ((z >> 11) + 0.5) * 2.0 ** -53
+
+
+def test_prn_v2_matches_a_scalar_reference_and_golden_values():
+    rng = np.random.default_rng(11)
+    ids = ["", "7", "520102001001", "5201020010010001", "x" * 8, "x" * 9, "南明区花果园村", "户-0012 ",
+           *["".join(rng.choice(list("0123456789abcXYZ村户"), size=k)) for k in rng.integers(0, 40, 200)]]
+    u = prn(ids, seed=20250601, salt="stage3:household_id")
+    ref = [_prn_v2_reference(i, 20250601, "stage3:household_id") for i in ids]
+    np.testing.assert_array_equal(u, ref)
+    # Arrow-backed and categorical containers give the same numbers
+    np.testing.assert_array_equal(prn(pd.Series(ids, dtype="string[pyarrow]"), 20250601, "stage3:household_id"), u)
+    np.testing.assert_array_equal(prn(pd.Series(ids).astype("category"), 20250601, "stage3:household_id"), u)
+    # pinned: a change here changes every sample drawn with PRN v2
+    np.testing.assert_array_equal(prn(["520102001001", "520102001002", "x"], 20250601, "stage2:village_code"),
+                                  GOLDEN_V2)
+
+
+GOLDEN_V2 = [0.5714922476381155, 0.9773324597414843, 0.0875525399241473]
 
 
 def test_prn_depends_on_id_not_row_order_and_changes_with_seed():
