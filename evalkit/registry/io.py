@@ -596,12 +596,14 @@ def _strip_keys(s: pd.Series) -> pd.Series:
     if arr is None:
         s = s.str.strip()
         return s.where(s != "")
+    import pyarrow as pa
+
     flags = []
     for chunk in arr.chunks:
         m = len(chunk)
         if m == 0:
             continue
-        off_type = np.int64 if chunk.type.equals(__import__("pyarrow").large_string()) else np.int32
+        off_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
         offs = np.frombuffer(chunk.buffers()[1], dtype=off_type)[chunk.offset: chunk.offset + m + 1]
         data = chunk.buffers()[2]
         data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
