@@ -39,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-__all__ = ["hash_column", "row_hashes", "mix64", "MISSING"]
+__all__ = ["hash_column", "row_hashes", "mix64", "mix64_array", "MISSING"]
 
 _M64 = (1 << 64) - 1
 G = 0x9E3779B97F4A7C15
@@ -74,6 +74,12 @@ _MISSING = np.uint64(MISSING)
 
 def _word_key(j: int) -> np.uint64:
     return np.uint64(((j + 1) * G) & _M64)
+
+
+def mix64_array(z: np.ndarray) -> np.ndarray:
+    """mix64 in place on a uint64 array (wrap-around arithmetic); returns ``z``."""
+    with np.errstate(over="ignore"):
+        return _mix_(z, np.empty_like(z))
 
 
 def _mix_(z: np.ndarray, tmp: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ import hashlib
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evalkit.errors import RegistryError
@@ -62,6 +63,13 @@ class Registry:
         """
         from evalkit.hashing import row_hashes
 
+        return self.content_digest(row_hashes)
+
+    def content_digest(self, row_hash) -> str:
+        """sha256 over, for households then members (when present), the table name, the sorted
+        column names and ``row_hash(table, columns)`` (uint64 per row) sorted numerically, as
+        little-endian bytes. ``fingerprint`` is this with ``evalkit.hashing.row_hashes``;
+        ``verify.legacy_fingerprint`` with evalkit 0.1's row hash."""
         h = hashlib.sha256()
         for name, table in (("households", self.households), ("members", self.members)):
             if table is None:
@@ -69,8 +77,7 @@ class Registry:
             cols = sorted(table.columns)
             h.update(name.encode())
             h.update("\x1f".join(cols).encode("utf-8"))
-            rows = row_hashes(table, cols)
-            rows.sort()
+            rows = np.sort(np.asarray(row_hash(table, cols), dtype=np.uint64))
             h.update(memoryview(rows.astype("<u8", copy=False)))
         return h.hexdigest()
 

@@ -76,28 +76,17 @@ def prn(ids, seed: int, salt: str = "", version: int = PRN_VERSION) -> np.ndarra
         h = pd.util.hash_pandas_object(s, index=False, hash_key=hash_key(seed, salt),
                                        categorize=False).to_numpy(dtype=np.uint64)
     elif version == 2:
-        from evalkit.hashing import hash_column
+        from evalkit.hashing import hash_column, mix64_array
 
         k1, k2 = key_pair(seed, salt)
         h = hash_column(s)
-        with np.errstate(over="ignore"):
-            h ^= k1
-            h = _splitmix64(h)
-            h ^= k2
-            h = _splitmix64(h)
+        h ^= k1
+        mix64_array(h)
+        h ^= k2
+        mix64_array(h)
     else:
         raise ValueError(f"unknown PRN version {version!r} (known: {sorted(PRN_DESCRIPTION)})")
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * _SCALE
-
-
-def _splitmix64(z: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, in place on a uint64 array (wrap-around arithmetic)."""
-    z ^= z >> np.uint64(30)
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
 
 
 def prn_scalar(key: str, seed: int, salt: str = "", version: int = PRN_VERSION) -> float:

@@ -116,24 +116,17 @@ def verify_sample(sample_dir, registry, field_lists=None) -> VerifyReport:
 def legacy_fingerprint(registry) -> str | None:
     """The registry fingerprint as evalkit 0.1 computed it (pandas' ``hash_pandas_object`` per row,
     sorted, sha256), to check manifests written by that version."""
-    import hashlib
-
-    if not hasattr(registry, "households"):
+    if not hasattr(registry, "content_digest"):
         return None
-    h = hashlib.sha256()
-    for name, table in (("households", registry.households), ("members", registry.members)):
-        if table is None:
-            continue
-        cols = sorted(table.columns)
-        h.update(name.encode())
-        h.update("\x1f".join(cols).encode("utf-8"))
+
+    def row_hash(table, cols):
         frame = table[cols]
         cats = [c for c in cols if isinstance(frame[c].dtype, pd.CategoricalDtype)]
         if cats:  # 0.1 held these columns as text
             frame = frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in cats})
-        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        h.update(np.sort(rows).tobytes())
-    return h.hexdigest()
+        return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+    return registry.content_digest(row_hash)
 
 
 def _d(kind, hid, fld, saved, expected, where, message) -> dict:
