@@ -44,11 +44,11 @@ def run(args) -> int:
 
     plan = load_plan(args.plan)
     reg = ek.read_registry(args.registry, checks=args.checks)
-    print(f"名册 / registry: {reg}")
-    print(plan.describe("zh"))
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        sample = ek.draw_sample(reg, plan, seed=args.seed)
+        sample = ek.draw_sample(reg, plan, seed=args.seed)  # fingerprints the registry meanwhile
+    print(f"名册 / registry: {reg}")
+    print(plan.describe("zh"))
     for w in sample.manifest.get("warnings", []):
         print(f"注意 / warning: {w}")
     out = Path(args.out)

@@ -18,6 +18,9 @@ Rules and thresholds are documented in ``docs/methodology/registry.md``.
 """
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
@@ -179,6 +182,18 @@ def _lbl(column: str) -> str:
 # Fast vectorised helpers (used by the reader too)
 # ======================================================================================
 _CACHE: dict | None = None
+_CACHE_LOCK = threading.Lock()
+
+
+class _Entry:
+    """One memoised value; its lock makes concurrent rules compute it once."""
+    __slots__ = ("arr", "lock", "value", "done")
+
+    def __init__(self, arr):
+        self.arr = arr  # keep the array alive so its buffer addresses (the key) stay unique
+        self.lock = threading.Lock()
+        self.value = None
+        self.done = False
 
 
 @contextmanager
@@ -198,8 +213,10 @@ def caching():
 
 def _cached(kind: str, s: pd.Series, compute):
     """``compute(s)``, memoised inside :func:`caching` on the column's data buffers (so a
-    re-wrapped column that shares memory hits the cache)."""
-    if _CACHE is None:
+    re-wrapped column that shares memory hits the cache). Safe when rules run in parallel
+    threads (:func:`validate`): each value is computed once, the others wait for it."""
+    cache = _CACHE
+    if cache is None:
         return compute(s)
     arr = s.array
     pa_arr = getattr(arr, "_pa_array", None)
@@ -208,10 +225,16 @@ def _cached(kind: str, s: pd.Series, compute):
                                           for c in pa_arr.chunks for b in c.buffers())
     else:
         key = (kind, id(arr), len(arr))
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = _CACHE[key] = (arr, compute(s))  # keep arr alive so the key stays unique
-    return hit[1]
+    with _CACHE_LOCK:
+        entry = cache.get(key)
+        if entry is None:
+            entry = cache[key] = _Entry(arr)
+    if not entry.done:
+        with entry.lock:  # a computation only asks for other (lower) kinds: no lock cycle
+            if not entry.done:
+                entry.value = compute(s)
+                entry.done = True
+    return entry.value
 
 
 def _arrow(s: pd.Series):
@@ -1043,16 +1066,37 @@ def validate(households: pd.DataFrame, members: pd.DataFrame | None = None, sour
         return _validate(households, members, source, checks, year, reference_date)
 
 
+#: tables at least this long run their rules on two threads (numpy, Arrow and the sorts release
+#: the GIL); shorter ones run in turn, where threads would only add overhead
+PARALLEL_ROWS = 200_000
+
+
 def _validate(households, members, source, checks, year, reference_date) -> pd.DataFrame:
-    frames = []
-    for name in select_checks(checks):
+    names = select_checks(checks)
+
+    def run(name):
         kwargs = {}
         if "year" in _OPTIONS.get(name, ()):
             kwargs["year"] = year
         if "reference_date" in _OPTIONS.get(name, ()):
             kwargs["reference_date"] = reference_date
-        frames.append(CHECKS[name](households, members, source, **kwargs))
-    return _concat(frames)
+        return CHECKS[name](households, members, source, **kwargs)
+
+    rows = len(households) + (0 if members is None else len(members))
+    workers = min(2, _cpus(), len(names))
+    if rows < PARALLEL_ROWS or workers < 2:
+        return _concat([run(name) for name in names])
+    # results are taken in rule order (and the first rule in that order that raises is the
+    # error reported), so the issue table is the same as when run one after another
+    with ThreadPoolExecutor(workers, thread_name_prefix="evalkit-validate") as ex:
+        return _concat(list(ex.map(run, names)))
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def fatal(issues: pd.DataFrame) -> pd.DataFrame:

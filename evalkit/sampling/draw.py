@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import PlanError
+from evalkit.registry.validate import duplicated_all
 from evalkit.sampling.plan import SamplingPlan, Stage
 from evalkit.sampling.prn import PRN_DESCRIPTION, PRN_VERSION, prn
 from evalkit.sampling.select import select_in_groups
@@ -62,9 +63,13 @@ def _categorical_codes(values: pd.Series):
     cats = values.cat.categories
     codes = values.cat.codes.to_numpy()
     C = len(cats)
-    present = np.bincount(codes[codes >= 0] if values.hasnans else codes, minlength=C) > 0
+    has_na = bool(len(codes)) and int(codes.min()) < 0
+    present = np.bincount(codes[codes >= 0] if has_na else codes, minlength=C) > 0
+    ordered = cats.is_monotonic_increasing
+    if ordered and not has_na and present.all():
+        return codes, cats  # the canonical registry's case: already sorted codes, no gather
     order = np.argsort(np.asarray(cats.astype(str), dtype=object), kind="stable") \
-        if not cats.is_monotonic_increasing else np.arange(C)
+        if not ordered else np.arange(C)
     keep = order[present[order]]
     remap = np.full(C + 1, -1, np.int32 if C < 2 ** 31 - 1 else np.int64)  # -1 (missing) → last slot
     remap[keep] = np.arange(len(keep))
@@ -109,10 +114,87 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
     if len(hh) == 0:
         raise PlanError("the registry has no households (名册为空).")
     warn_msgs: list[str] = []
+    # the registry fingerprint (for the manifest) is computed on a second thread while the
+    # stages are drawn: both only read the households, and the hashing and sorts release the GIL
+    fp_job = _Fingerprint(registry)
+    try:
+        out = _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs)
+    finally:
+        fp_job.join()  # never leave the thread behind, whatever happened
+    fingerprint = fp_job.result()
+    if out is None:  # exact PRN ties or a duplicated id: redo on the sorted path
+        return draw_sample(registry, plan, seed, created=created, prn_version=prn_version,
+                           _sorted_final=True)
+    manifest = {
+        "seed": seed,
+        "plan": plan.to_dict(),
+        "registry_fingerprint": fingerprint,
+        "registry_fingerprint_version": 2,
+        "registry_households": int(len(hh)),
+        "evalkit_version": __version__,
+        "created": created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "n_main": int((out["role"] == "main").sum()),
+        "n_reserve": int((out["role"] == "reserve").sum()),
+        "warnings": warn_msgs,
+        "sample_hash": sample_hash(out),
+        "sample_hash_version": SAMPLE_HASH_VERSION,
+        "prn": PRN_DESCRIPTION[prn_version],
+    }
+    # the evaluation year, province and survey date travel with the sample, so the poverty
+    # line and thresholds can be looked up from a saved sample alone
+    reg_meta = getattr(registry, "meta", None) or {}
+    for key in ("year", "province_code", "survey_date"):
+        if reg_meta.get(key) is not None:
+            manifest[key] = reg_meta[key]
+    for m in warn_msgs:
+        warnings.warn(m, PlanWarning, stacklevel=2)
+    return Sample(out, manifest=manifest, plan=plan)
 
+
+#: registries at least this long are fingerprinted on a second thread while the stages are drawn
+FINGERPRINT_THREAD_ROWS = 200_000
+
+
+class _Fingerprint:
+    """``registry.fingerprint``, computed on a background thread when it is not known yet and the
+    registry is large (None for a bare DataFrame); ``result()`` waits for it and re-raises its
+    error in the caller's thread."""
+
+    def __init__(self, registry):
+        self.registry, self.thread, self.box = registry, None, {}
+        if not hasattr(type(registry), "fingerprint") or "fingerprint" in vars(registry) \
+                or len(registry.households) < FINGERPRINT_THREAD_ROWS:
+            return
+        import threading
+
+        self.thread = threading.Thread(target=self._work, name="evalkit-fingerprint", daemon=True)
+        self.thread.start()
+
+    def _work(self):
+        try:
+            self.box["value"] = self.registry.fingerprint
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self.box["error"] = exc
+
+    def join(self):
+        if self.thread is not None:
+            self.thread.join()
+
+    def result(self):
+        if self.thread is None:  # small, known already, or a bare DataFrame: no thread was started
+            return self.registry.fingerprint if hasattr(type(self.registry), "fingerprint") else None
+        self.join()
+        if "error" in self.box:
+            raise self.box["error"]
+        return self.box["value"]
+
+
+def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs):
+    """The stages of ``draw_sample``: Sample.households, or None when the draw must be redone on
+    the sorted path (exact PRN ties, duplicated ids)."""
     scope = np.arange(len(hh))
     prev_uids = None  # unit ids of the previous stage (parent labels)
-    parent_codes = np.zeros(len(scope), np.int64)
+    parent_codes = None  # per row in scope, the previous stage's unit code (None at stage 1)
     full = True  # scope is still every registry row, in order (no copy needed)
 
     def col_in_scope(name):
@@ -122,7 +204,8 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
     rec: list[dict] = []  # per stage, arrays aligned with scope
     for k, st in enumerate(plan.stages, 1):
         unit_s = col_in_scope(st.unit)
-        if k == K and not _sorted_final:
+        one_per_row = k == K and not _sorted_final
+        if one_per_row:
             # final stage: one row per household, no factorisation needed; duplicated ids show up as
             # exact PRN ties or duplicated output rows and are then re-checked on the sorted path
             has_na = bool(unit_s.isna().any())
@@ -138,38 +221,35 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
                             f"(e.g. rows {bad.tolist()}) / 单位编码缺失，无法抽样。")
         U = len(uids)
         n_rows = len(scope)
-        if U == n_rows and k == K and not _sorted_final:
-            first = ucodes
-        else:
-            first = np.empty(U, np.int64)
-            first[ucodes[::-1]] = np.arange(n_rows)[::-1]
         if k == K and U != n_rows:
             dup = unit_s.to_numpy()[np.flatnonzero(np.bincount(ucodes)[ucodes] > 1)[:5]]
             raise PlanError(f"household_id is not unique in the registry (e.g. {list(dup)}) / 户编号重复。")
-        # each unit must lie within one parent unit
-        u_parent = parent_codes[first].astype(np.int64)
-        bad = u_parent[ucodes] != parent_codes
-        if bad.any():
-            ex = uids[np.unique(ucodes[bad])[:5]]
-            raise PlanError(f"units of '{st.unit}' lie in several '{plan.stages[k - 2].unit}' units "
-                            f"(e.g. {list(ex)}): stages must be nested / 各阶段单位须逐级嵌套。")
+        # each unit must lie within one parent unit (with one row per unit it trivially does)
+        if parent_codes is None:
+            u_parent = np.zeros(U, np.int64)
+        elif one_per_row:
+            u_parent = parent_codes.astype(np.int64, copy=False)
+        else:
+            u_parent, bad = _per_unit(parent_codes, ucodes, U)
+            if bad.any():
+                ex = uids[np.unique(ucodes[bad])[:5]]
+                raise PlanError(f"units of '{st.unit}' lie in several '{plan.stages[k - 2].unit}' units "
+                                f"(e.g. {list(ex)}): stages must be nested / 各阶段单位须逐级嵌套。")
+            u_parent = u_parent.astype(np.int64, copy=False)
         # strata: constant within unit
         s_code_u = np.zeros(U, np.int64)
-        s_labels_u = np.full(U, "", dtype=object)
+        s_labels_u = None  # no strata: every unit in the stratum ''
         if st.strata:
             parts = []
-            mult = 1
             for col in st.strata:
                 c, uniq = _factorize_labels(col_in_scope(col))
-                cu = c[first]
-                badrow = cu[ucodes] != c
+                cu, badrow = _per_unit(c, ucodes, U)
                 if badrow.any():
                     ex = uids[np.unique(ucodes[badrow])[:5]]
                     raise PlanError(
                         f"stratum column '{col}' varies within units of '{st.unit}' (e.g. {list(ex)}); a unit "
                         f"must belong to one stratum / 分层变量在同一抽样单位内取值不一致。")
                 s_code_u = s_code_u * (len(uniq) + 1) + cu
-                mult *= len(uniq) + 1
                 parts.append(np.asarray(uniq, dtype=object)[cu])
             s_labels_u = parts[0].astype(object)
             for p in parts[1:]:
@@ -180,7 +260,7 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         G = len(gkeys)
         g_first = np.empty(G, np.int64)
         g_first[gcodes[::-1]] = np.arange(U)[::-1]
-        g_stratum = s_labels_u[g_first]
+        g_stratum = s_labels_u[g_first] if s_labels_u is not None else np.full(G, "", dtype=object)
         g_parent_code = u_parent[g_first]
         if prev_uids is None:
             g_parent = np.full(G, "", dtype=object)
@@ -226,14 +306,13 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         sort_code = None
         if st.method in ("systematic", "pps_systematic"):
             start = prn(pd.Series(g_label.astype(str)), seed, f"start{k}:{st.unit}", prn_version)
-            sort_code = _sort_codes(col_in_scope, st, first, U)
+            sort_code = _sort_codes(col_in_scope, st, ucodes, U)
         sel = select_in_groups(st.method, gcodes, n_g, u, size=size_u, sort_code=sort_code, start=start,
                                n_reserve=int(st.reserves) if k == K else 0, tiebreak=None,
                                exact_pi=st.exact_pi)
         if sel.ties and k == K and U > 1 and not _sorted_final:
             # exact PRN ties within a group (probability ~1e-7 per draw): re-rank on sorted ids
-            return draw_sample(registry, plan, seed, created=created, prn_version=prn_version,
-                               _sorted_final=True)
+            return None
         keep_u = sel.selected | (sel.reserve if k == K else False)
         keep_rows = keep_u[ucodes]
         kept_all = bool(keep_rows.all())
@@ -248,34 +327,9 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
         parent_codes = rc
 
     out = _assemble(hh, scope, rec, plan)
-    if not _sorted_final and out["household_id"].duplicated().any():
-        return draw_sample(registry, plan, seed, created=created, prn_version=prn_version,
-                           _sorted_final=True)
-    fp = getattr(registry, "fingerprint", None)
-    manifest = {
-        "seed": seed,
-        "plan": plan.to_dict(),
-        "registry_fingerprint": fp,
-        "registry_fingerprint_version": 2,
-        "registry_households": int(len(hh)),
-        "evalkit_version": __version__,
-        "created": created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "n_main": int((out["role"] == "main").sum()),
-        "n_reserve": int((out["role"] == "reserve").sum()),
-        "warnings": warn_msgs,
-        "sample_hash": sample_hash(out),
-        "sample_hash_version": SAMPLE_HASH_VERSION,
-        "prn": PRN_DESCRIPTION[prn_version],
-    }
-    # the evaluation year, province and survey date travel with the sample, so the poverty
-    # line and thresholds can be looked up from a saved sample alone
-    reg_meta = getattr(registry, "meta", None) or {}
-    for key in ("year", "province_code", "survey_date"):
-        if reg_meta.get(key) is not None:
-            manifest[key] = reg_meta[key]
-    for m in warn_msgs:
-        warnings.warn(m, PlanWarning, stacklevel=2)
-    return Sample(out, manifest=manifest, plan=plan)
+    if not _sorted_final and duplicated_all(out["household_id"]).any():
+        return None
+    return out
 
 
 def _factorize_labels(values: pd.Series):
@@ -303,12 +357,24 @@ def _factorize_labels(values: pd.Series):
     return c, np.asarray(uniq, dtype=object)
 
 
-def _sort_codes(col_in_scope, st: Stage, first, U) -> np.ndarray:
-    """Unit order for systematic methods: by the sort columns, then by unit id."""
+def _per_unit(values: np.ndarray, ucodes: np.ndarray, U: int):
+    """(value of each unit, mask of the rows whose value differs from their unit's): one scatter
+    and one gather, for columns that must be constant within a unit (parent unit, stratum). When the
+    mask is empty every row agrees, so which row's value was kept does not matter."""
+    per_unit = np.zeros(U, values.dtype)
+    per_unit[ucodes] = values
+    return per_unit, per_unit[ucodes] != values
+
+
+def _sort_codes(col_in_scope, st: Stage, ucodes, U) -> np.ndarray:
+    """Unit order for systematic methods: by the sort columns, then by unit id. A sort column that
+    varies within a unit counts by its smallest value there (whatever the row order)."""
     keys = [np.arange(U)]  # unit codes are already sorted ids: final tiebreak
     for col in reversed(st.sort):
         c, _ = _factorize_labels(col_in_scope(col))
-        keys.append(c[first])
+        per_unit = np.full(U, np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(per_unit, ucodes, c)
+        keys.append(per_unit)
     order = np.lexsort(keys)
     code = np.empty(U, np.int64)
     code[order] = np.arange(U)

@@ -430,3 +430,72 @@ def test_duplicate_persons_fast_path_equals_exact_path(monkeypatch):
     key = ["file", "row", "check", "message"]
     pd.testing.assert_frame_equal(fast[key].sort_values(key).reset_index(drop=True),
                                   exact[key].sort_values(key).reset_index(drop=True))
+
+
+# ----------------------------------------------------------------------------- parallel rules
+def _corrupted_synthetic():
+    from evalkit.registry.synthetic import synthetic_registry
+
+    reg = synthetic_registry(seed=3, n_counties=2, households_per_county=(600, 800))
+    hh = reg.households.copy()
+    hh["household_id"] = hh["household_id"].astype(object)
+    hh.loc[5, "household_id"] = hh.loc[6, "household_id"]                 # duplicate id (fatal)
+    for col in ("village_type", "village_code", "county_code", "registry_status"):
+        hh[col] = hh[col].astype(object)
+    hh.loc[10, "village_type"] = "non_poor" if hh.loc[10, "village_type"] == "poor" else "poor"
+    hh.loc[20, "village_code"] = "5201999"                               # malformed admin code
+    hh.loc[30, "registry_status"] = "已脱贫?"                             # not a status (fatal)
+    hh["hh_size"] = hh["hh_size"].astype("Int64")
+    hh.loc[40, "hh_size"] = 99                                           # implausible size
+    mem = reg.members.copy()
+    mem["id_number"] = mem["id_number"].astype(object)
+    mem.loc[3, "id_number"] = mem.loc[3, "id_number"][:-1] + ("0" if mem.loc[3, "id_number"][-1] != "0" else "1")
+    mem.loc[7, "household_id"] = "NO-SUCH-HOUSEHOLD"
+    return hh, mem
+
+
+def test_rules_on_two_threads_give_the_same_issue_table_as_one_after_another(monkeypatch):
+    hh, mem = _corrupted_synthetic()
+    monkeypatch.setattr(V, "PARALLEL_ROWS", 10 ** 12)
+    serial = V.validate(hh, mem, year=2019)
+    monkeypatch.setattr(V, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(V, "_cpus", lambda: 2)
+    parallel = V.validate(hh, mem, year=2019)
+    assert {"duplicate_household_id", "registry_status_invalid", "admin_code_invalid", "hh_size_range",
+            "village_type_inconsistent", "member_without_household", "id_number_invalid"} <= set(serial["check"])
+    pd.testing.assert_frame_equal(parallel, serial)
+
+
+def test_an_error_inside_a_rule_surfaces_from_the_threads(monkeypatch):
+    hh, mem = _corrupted_synthetic()
+    monkeypatch.setattr(V, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(V, "_cpus", lambda: 2)
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("rule failed")
+    monkeypatch.setitem(V.CHECKS, "hh_size", broken)
+    with pytest.raises(ZeroDivisionError, match="rule failed"):
+        V.validate(hh, mem, year=2019)
+
+
+def test_shared_cache_computes_each_value_once_under_threads():
+    import threading
+    import time
+
+    calls = []
+    s = pd.Series(["520102001001"] * 1000, dtype="string[pyarrow]")
+
+    def slow(col):
+        calls.append(1)
+        time.sleep(0.05)
+        return len(col)
+
+    results = []
+    with V.caching():
+        threads = [threading.Thread(target=lambda: results.append(V._cached("probe", s, slow)))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == [1000] * 4 and len(calls) == 1

@@ -184,3 +184,47 @@ def test_duplicated_household_ids_are_a_plan_error(small_registry):
     hh.loc[len(hh) - 1, "household_id"] = hh.loc[0, "household_id"]  # another village
     with pytest.raises(PlanError, match="not unique"):
         ek.draw_sample(Registry(hh), plan, seed=1)
+
+
+def test_units_in_two_parent_units_are_a_plan_error(small_registry):
+    hh = small_registry.households.copy()
+    v = hh["village_code"].iloc[0]
+    other = hh.loc[hh["county_code"] != hh["county_code"].iloc[0], "county_code"].iloc[0]
+    hh.loc[hh.index[:2], "county_code"] = other          # two rows of the village now in another county
+    plan = SamplingPlan([Stage("county_code", method="all"), Stage("village_code", n=2),
+                         Stage("household_id", n=2)])
+    with pytest.raises(PlanError, match="stages must be nested") as err:
+        ek.draw_sample(Registry(hh), plan, 1)
+    assert v in str(err.value)
+
+
+def test_systematic_sort_key_varying_within_units_is_row_order_invariant(small_registry):
+    # villages ordered by household size, which varies between the households of a village: the
+    # village's smallest value orders it, so the row order of the file cannot change the sample
+    plan = SamplingPlan([Stage("county_code", method="all"),
+                         Stage("village_code", method="pps_systematic", n=2, size="households",
+                               sort=["hh_size"]),
+                         Stage("household_id", n=2)])
+    a = ek.draw_sample(small_registry, plan, seed=7)
+    for rs in (1, 2, 3):
+        shuffled = small_registry.households.sample(frac=1.0, random_state=rs)
+        b = ek.draw_sample(Registry(shuffled), plan, seed=7)
+        assert b.manifest["sample_hash"] == a.manifest["sample_hash"]
+
+
+def test_fingerprint_on_a_second_thread_is_the_registry_fingerprint(small_registry, monkeypatch):
+    from evalkit.sampling import draw
+
+    monkeypatch.setattr(draw, "FINGERPRINT_THREAD_ROWS", 0)
+    reg = Registry(small_registry.households.copy())
+    assert "fingerprint" not in vars(reg)
+    s = ek.draw_sample(reg, small_plan(), seed=3)
+    assert s.manifest["registry_fingerprint"] == Registry(small_registry.households.copy()).fingerprint
+
+    class Broken(Registry):
+        @property
+        def fingerprint(self):
+            raise MemoryError("no room to hash")
+
+    with pytest.raises(MemoryError, match="no room to hash"):
+        ek.draw_sample(Broken(small_registry.households.copy()), small_plan(), seed=3)
