@@ -533,9 +533,11 @@ def check_admin_nesting(households, members=None, source=None) -> pd.DataFrame:
     for child, parent in zip(present[1:], present[:-1]):
         k = schema.ADMIN_DIGITS[parent]
         unit = _POW10[12 - k]
-        c = per_value(hh[f"{child}_code"], lambda x: prefix(x, unit), fill=-1)
-        p = per_value(hh[f"{parent}_code"], lambda x: prefix(x, unit), fill=-1)
-        bad = (c >= 0) & (p >= 0) & (c != p)
+        bad = _not_nested_categorical(hh[f"{child}_code"], hh[f"{parent}_code"], lambda x: prefix(x, unit))
+        if bad is None:
+            c = per_value(hh[f"{child}_code"], lambda x: prefix(x, unit), fill=-1)
+            p = per_value(hh[f"{parent}_code"], lambda x: prefix(x, unit), fill=-1)
+            bad = (c >= 0) & (p >= 0) & (c != p)
         if bad.any():
             msg = (f"{_lbl(child + '_code')} 不属于 {_lbl(parent + '_code')}（前{k}位应相同）: "
                    + hh[parent + "_code"].iloc[np.flatnonzero(bad)].astype(str).to_numpy(dtype=object)
@@ -543,6 +545,32 @@ def check_admin_nesting(households, members=None, source=None) -> pd.DataFrame:
             out.append(make_issues(hh, bad, source=source, column=f"{child}_code",
                                    severity="error", check="admin_not_nested", message=msg))
     return _concat(out)
+
+
+def _not_nested_categorical(child: pd.Series, parent: pd.Series, prefix):
+    """Rows whose child code's prefix differs from their parent code's, for two Categorical columns
+    in the usual case (every category a valid code, parent prefixes distinct): each child category
+    names the parent category it must sit in, and one gather of small codes and one comparison per
+    row decide. None when that case does not hold (the caller compares prefixes row by row)."""
+    if not (isinstance(child.dtype, pd.CategoricalDtype) and isinstance(parent.dtype, pd.CategoricalDtype)):
+        return None
+    cp = np.asarray(prefix(pd.Series(child.cat.categories.astype(str))))
+    pp = np.asarray(prefix(pd.Series(parent.cat.categories.astype(str))))
+    if (cp < 0).any() or (pp < 0).any() or len(np.unique(pp)) != len(pp):
+        return None
+    pcodes = parent.cat.codes.to_numpy()
+    ccodes = child.cat.codes.to_numpy()
+    # the parent category each child category must be in; -2 where no parent category has its prefix
+    # (then every row of that child with a parent given is wrong); the appended slot is for code -1
+    order = np.argsort(pp)
+    at = np.clip(np.searchsorted(pp[order], cp), 0, len(pp) - 1)
+    expected = np.where(pp[order][at] == cp, order[at], -2) if len(pp) else np.full(len(cp), -2)
+    dtype = np.promote_types(pcodes.dtype, np.int8)
+    expected = np.append(expected, -1).astype(dtype)
+    bad = expected[ccodes] != pcodes
+    if (ccodes.min(initial=0) < 0) or (pcodes.min(initial=0) < 0):
+        bad &= (ccodes >= 0) & (pcodes >= 0)
+    return bad
 
 
 def check_village_consistency(households, members=None, source=None) -> pd.DataFrame:
@@ -553,17 +581,20 @@ def check_village_consistency(households, members=None, source=None) -> pd.DataF
     if not {"village_code", "village_type"} <= set(hh.columns):
         return empty_issues()
     t = hh["village_type"]
-    tcode = np.select([t.eq("poor").to_numpy(bool), t.eq("non_poor").to_numpy(bool)], [1, 2], 0)
+    # 1 poor, 2 non-poor, 0 anything else (judged once per distinct value for a Categorical)
+    tcode = per_value(t, lambda x: np.select([x.eq("poor").to_numpy(bool, na_value=False),
+                                              x.eq("non_poor").to_numpy(bool, na_value=False)],
+                                             [1, 2], 0).astype(np.int8), fill=np.int8(0))
     vc = hh["village_code"]
-    if isinstance(vc.dtype, pd.CategoricalDtype):  # count the two types per village code
+    if isinstance(vc.dtype, pd.CategoricalDtype):  # count (village, type) pairs: one bincount
         codes = vc.cat.codes.to_numpy()
-        has = (codes >= 0) & (tcode > 0)
         m = len(vc.cat.categories)
-        both = (np.bincount(codes[has & (tcode == 1)], minlength=m) > 0) & \
-               (np.bincount(codes[has & (tcode == 2)], minlength=m) > 0)
+        pair = codes.astype(np.int64) * 3 + tcode  # code -1 (missing) lands below 0 …
+        counts = np.bincount(pair + 3, minlength=3 * (m + 1)).reshape(m + 1, 3)[1:]  # … and is dropped
+        both = (counts[:, 1] > 0) & (counts[:, 2] > 0)
         if not both.any():
             return empty_issues()
-        bad = has & both[np.where(codes >= 0, codes, 0)]
+        bad = (codes >= 0) & (tcode > 0) & np.append(both, False)[codes]
         return make_issues(hh, bad, source=source, column="village_type", severity="error",
                            check="village_type_inconsistent", message=_VILLAGE_TYPE_MSG)
     v = admin_ints(vc)
@@ -591,9 +622,14 @@ def check_hh_size(households, members=None, source=None, max_size: int = 20) -> 
     hh = households
     if "hh_size" not in hh.columns:
         return empty_issues()
-    s = pd.to_numeric(hh["hh_size"], errors="coerce")
-    missing = s.isna().to_numpy()
-    v = s.to_numpy(dtype=float, na_value=np.nan)
+    col = hh["hh_size"]
+    if pd.api.types.is_integer_dtype(col.dtype):  # the canonical Int64: compare the integers as they are
+        missing = col.isna().to_numpy()
+        v = col.to_numpy(dtype=np.int64, na_value=1)
+    else:
+        s = pd.to_numeric(col, errors="coerce")
+        missing = s.isna().to_numpy()
+        v = s.to_numpy(dtype=float, na_value=np.nan)
     return _concat([
         make_issues(hh, missing, source=source, column="hh_size", severity="error",
                     check="hh_size_missing",

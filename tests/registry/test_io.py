@@ -478,3 +478,29 @@ def test_identifier_strip_matches_python_strip(dtype):
     assert [None if pd.isna(x) else x for x in got.tolist()] == expected
     clean = pd.Series(["5201020010010001", "5201020010010002"], dtype=dtype)
     assert rio._strip_keys(clean) is clean  # nothing to strip: no copy
+
+
+def test_identifiers_from_a_many_chunk_parquet_are_one_contiguous_array(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 5000
+    ids = [f"52010200100{1 + i % 3}{i:04d}" for i in range(n)]
+    ids[7] = "  " + ids[7] + " "                      # still stripped after the arrays are joined
+    table = pa.table({"household_id": ids,
+                      "village_code": [f"52010200100{1 + i % 3}" for i in range(n)],
+                      "village_type": ["poor"] * n, "registry_status": ["poor", "exited"] * (n // 2),
+                      "hh_size": np.arange(n) % 6 + 1})
+    p = tmp_path / "hh.parquet"
+    pq.write_table(table, p, row_group_size=700)      # 8 row groups → several chunks on reading
+    raw = pd.read_parquet(p)["household_id"]
+    assert raw.array._pa_array.num_chunks > 1
+    reg = ek.read_registry(p)
+    hid = reg.households["household_id"]
+    assert hid.array._pa_array.num_chunks == 1 and hid.dtype == raw.dtype
+    want = [i.strip() for i in ids]
+    assert hid.tolist() == want
+    # a sample's household rows are the registry's, whatever the chunking
+    s = ek.draw_sample(reg, ek.SamplingPlan([ek.Stage("village_code", method="all"),
+                                             ek.Stage("household_id", n=5)]), seed=1)
+    assert set(s.households["household_id"]) <= set(want) and len(s.households) == 15

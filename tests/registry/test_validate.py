@@ -499,3 +499,59 @@ def test_shared_cache_computes_each_value_once_under_threads():
         for t in threads:
             t.join()
     assert results == [1000] * 4 and len(calls) == 1
+
+
+def _nesting_frame(rng, n=3000):
+    counties = np.array(["520102000000", "520103000000", "520111000000", "520112000000"])
+    county = counties[rng.integers(0, 4, n)]
+    town = pd.Series(county).str[:6] + pd.Series(rng.integers(1, 4, n)).map("{:03d}".format) + "000"
+    village = town.str[:9] + pd.Series(rng.integers(1, 6, n)).map("{:03d}".format)
+    hh = pd.DataFrame({"province_code": "520000000000", "county_code": county,
+                       "township_code": town, "village_code": village})
+    return hh
+
+
+@pytest.mark.parametrize("case", ["clean", "errors", "missing", "orphan_prefix", "bad_code"])
+def test_nesting_on_categorical_codes_matches_row_by_row(case):
+    """The category-level nesting check (one gather of small codes per row) against the row-by-row
+    prefix comparison on the same values held as plain text."""
+    rng = np.random.default_rng(11)
+    hh = _nesting_frame(rng)
+    if case in ("errors", "missing", "orphan_prefix", "bad_code"):
+        rows = rng.choice(len(hh), 40, replace=False)
+        hh.loc[rows[:20], "county_code"] = "520103000000"           # villages now in the wrong county
+        hh.loc[rows[20:], "township_code"] = "520111009000"
+    if case == "missing":
+        hh.loc[rng.choice(len(hh), 30, replace=False), "county_code"] = None
+        hh.loc[rng.choice(len(hh), 30, replace=False), "village_code"] = None
+    if case == "orphan_prefix":                                        # a prefix no county category has
+        hh.loc[rng.choice(len(hh), 15, replace=False), "village_code"] = "520199001001"
+    if case == "bad_code":                                             # not a 12-digit code: fallback path
+        hh.loc[rng.choice(len(hh), 5, replace=False), "village_code"] = "52019900"
+    text = hh.astype("string")
+    cat = text.apply(lambda s: s.astype("category"))
+    if case != "bad_code":
+        assert V._not_nested_categorical(cat["village_code"], cat["county_code"],
+                                         lambda x: V._admin_ints_uncached(x) // 10 ** 6) is not None
+    want = V.check_admin_nesting(text, None, "hh.csv")
+    got = V.check_admin_nesting(cat, None, "hh.csv")
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+    assert (len(want) > 0) == (case != "clean")
+
+
+def test_village_type_consistency_on_categorical_codes_matches_text():
+    rng = np.random.default_rng(5)
+    hh = _nesting_frame(rng, n=2000)
+    vt = hh.groupby("village_code")["village_code"].transform(lambda v: "poor" if hash(v.iloc[0]) % 2 else "non_poor")
+    hh["village_type"] = vt
+    rows = rng.choice(len(hh), 25, replace=False)
+    hh.loc[rows[:10], "village_type"] = np.where(hh.loc[rows[:10], "village_type"] == "poor", "non_poor", "poor")
+    hh.loc[rows[10:15], "village_type"] = None              # missing type: never inconsistent
+    hh.loc[rows[15:20], "village_type"] = "贫困村?"          # not a type: not counted
+    hh.loc[rows[20:], "village_code"] = None                 # missing village
+    text = hh.astype("string")
+    cat = text.apply(lambda s: s.astype("category"))
+    want = V.check_village_consistency(text, None, "hh.csv")
+    got = V.check_village_consistency(cat, None, "hh.csv")
+    assert len(want) >= 10
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
