@@ -476,8 +476,9 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     new["design_fpc"] = np.where(exact_fpc, f_star, np.inf)
     new["design_stratum"] = _collapse_lonely(new["design_stratum"], new["design_psu"], new["design_fpc"],
                                              ~final_reserve, [g for g in group_dicts], kstar)
-    out = pd.concat([out, pd.DataFrame(new)], axis=1)
-    return out
+    data = {c: out[c] for c in out.columns}
+    data.update((k, v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in new.items())
+    return pd.DataFrame(data, copy=False)
 
 
 COLLAPSED = "合并层"
