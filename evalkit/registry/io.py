@@ -621,12 +621,21 @@ def _strip_keys(s: pd.Series) -> pd.Series:
         off_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
         offs = np.frombuffer(chunk.buffers()[1], dtype=off_type)[chunk.offset: chunk.offset + m + 1]
         data = chunk.buffers()[2]
-        data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
-        start, end = offs[:-1], offs[1:]
-        empty = end <= start
-        first = data[np.where(empty, 0, start)]
-        last = data[np.where(empty, 0, end - 1)]
-        flags.append(empty | _FIRST_SUSPECT[first] | _LAST_SUSPECT[last])
+        data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        if not len(data):  # every value empty (or missing)
+            flags.append(np.ones(m, bool))
+            continue
+        if len(data) < 2 ** 31 - 1:  # positions as int32: half the memory to touch
+            start = offs[:-1].astype(np.int32)
+            last_pos = offs[1:].astype(np.int32)
+            last_pos -= 1
+        else:
+            start, last_pos = offs[:-1], offs[1:] - 1
+        # an empty value's positions may point outside the data: clipped, and flagged anyway
+        flag = _FIRST_SUSPECT[data.take(start, mode="clip")]
+        flag |= _LAST_SUSPECT[data.take(last_pos, mode="clip")]
+        flag |= last_pos < start  # empty value
+        flags.append(flag)
     flag = np.concatenate(flags) if flags else np.zeros(0, bool)
     flag &= s.notna().to_numpy()
     if not flag.any():
