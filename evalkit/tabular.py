@@ -116,7 +116,63 @@ def _read_parquet(path: Path, dictionary=None) -> pd.DataFrame:
     schema = pq.read_schema(path)
     text = {f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
     table = pq.read_table(path, read_dictionary=[c for c in dictionary if c in text])
-    return table.to_pandas()
+    dict_cols = [f.name for f in table.schema if pa.types.is_dictionary(f.type)
+                 and (pa.types.is_string(f.type.value_type) or pa.types.is_large_string(f.type.value_type))]
+    if not dict_cols:
+        return table.to_pandas()
+    rest = table.drop_columns(dict_cols).to_pandas() if len(dict_cols) < table.num_columns else None
+    cats = {c: categorical_from_dictionary(table.column(c)) for c in dict_cols}
+    del table
+    data = {c: (pd.Series(cats[c], name=c) if c in cats else rest[c]) for c in schema.names}
+    return pd.DataFrame(data, copy=False)
+
+
+def categorical_from_dictionary(column) -> pd.Categorical:
+    """A dictionary-encoded Arrow text column (a dictionary per row group, as a Parquet read gives) →
+    pandas Categorical with *sorted* text categories, written in one pass: each distinct dictionary
+    is looked up once among the sorted union of all of them (``pyarrow.compute.index_in``) and the
+    chunk's indices are gathered through that lookup straight into the narrowest integer codes (no
+    unified dictionary, no intermediate int32 copy, no second remap to sorted order)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = [c for c in column.chunks if len(c)]
+    dicts = []  # distinct dictionaries, in order; consecutive chunks of a row group share one
+    which = []
+    for c in chunks:
+        if not dicts or not (c.dictionary is dicts[-1] or c.dictionary.equals(dicts[-1])):
+            dicts.append(c.dictionary)
+        which.append(len(dicts) - 1)
+    value_type = column.type.value_type
+    union = pc.unique(pa.concat_arrays([d.cast(value_type) for d in dicts]) if dicts
+                      else pa.array([], value_type)).drop_null()
+    union = union.take(pc.sort_indices(union))  # UTF-8 byte order = code point order = str order
+    try:
+        str_dtype = pd.StringDtype(na_value=np.nan)
+    except TypeError:  # pragma: no cover - pandas < 2.1
+        str_dtype = object
+    categories = pd.Index(union.to_pylist(), dtype=str_dtype)
+    k = len(categories)
+    dtype = np.int8 if k < 2 ** 7 - 1 else np.int16 if k < 2 ** 15 - 1 else np.int32
+    luts = [pc.fill_null(pc.index_in(d.cast(value_type), value_set=union), -1).to_numpy().astype(dtype)
+            for d in dicts]
+    codes = np.empty(len(column), dtype=dtype)
+    pos = 0
+    for c, w in zip(chunks, which):
+        m = len(c)
+        ind = c.indices
+        raw = np.frombuffer(ind.buffers()[1], dtype=ind.type.to_pandas_dtype())[ind.offset: ind.offset + m]
+        out = codes[pos: pos + m]
+        if not len(luts[w]):  # an empty dictionary: every value of the chunk is missing
+            out[:] = -1
+            pos += m
+            continue
+        np.take(luts[w], raw, out=out, mode="clip" if ind.null_count else "raise")
+        if ind.null_count:
+            out[~np.asarray(ind.is_valid().to_numpy(zero_copy_only=False), dtype=bool)] = -1
+        pos += m
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories), validate=False)
 
 
 def read_all_sheets(path) -> list[TableFile]:

@@ -40,3 +40,41 @@ def test_empty_cells_are_missing_not_text(tmp_path):
     p.write_text("a,b\n1,\n,NA\n", encoding="utf-8")
     f = read_table(p).frame
     assert pd.isna(f.loc[0, "b"]) and pd.isna(f.loc[1, "a"]) and f.loc[1, "b"] == "NA"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dictionary_columns_become_sorted_categoricals_equal_to_arrow_conversion(tmp_path, seed):
+    """categorical_from_dictionary against pyarrow's own to_pandas on the same file: several row
+    groups with different dictionaries (values first seen in any order), missing values, an empty
+    dictionary chunk, Chinese text; categories come out sorted and codes narrow."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from evalkit.tabular import _read_parquet, categorical_from_dictionary
+
+    rng = np.random.default_rng(seed)
+    pool = np.array(["未脱贫", "已脱贫", "poor", "exited", "520102001001", "520102001002", "Ω", ""], dtype=object)
+    n = 5000
+    vals = pool[rng.integers(0, len(pool), n)].astype(object)
+    vals[rng.random(n) < 0.05] = None
+    vals[:700] = "仅此一值"                                  # a first row group with a one-value dictionary
+    big = np.array([f"5201{i:08d}" for i in rng.permutation(300)], dtype=object)[rng.integers(0, 300, n)]
+    table = pa.table({"status": pa.array(vals, pa.string()), "village": pa.array(big, pa.string()),
+                      "x": np.arange(n)})
+    p = tmp_path / "t.parquet"
+    pq.write_table(table, p, row_group_size=700)
+    got = _read_parquet(p, ["status", "village"])
+    ref = pq.read_table(p).to_pandas()
+    assert list(got.columns) == ["status", "village", "x"]
+    for col in ("status", "village"):
+        s = got[col]
+        assert isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.is_monotonic_increasing
+        assert s.cat.codes.dtype == (np.int8 if col == "status" else np.int16)
+        want = ref[col].astype(object).where(ref[col].notna(), None).tolist()
+        assert s.astype(object).where(s.notna(), None).tolist() == want
+    assert (got["x"].to_numpy() == np.arange(n)).all()
+    # an all-missing column and a column read as one chunk
+    empty = pa.chunked_array([pa.array([None, None], pa.string()).dictionary_encode()])
+    c = categorical_from_dictionary(empty)
+    assert len(c.categories) == 0 and c.isna().all()
