@@ -357,9 +357,10 @@ def distinct(s: pd.Series) -> pd.Series:
     """The distinct non-missing values of ``s`` (for a Categorical: the categories in use, found
     by counting codes rather than hashing values)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
-        used = np.bincount(codes[codes >= 0], minlength=len(s.cat.categories)) > 0
-        return pd.Series(s.cat.categories[used].astype(str))
+        from evalkit.counting import used
+
+        in_use = used(s.cat.codes.to_numpy(), len(s.cat.categories))
+        return pd.Series(s.cat.categories[in_use].astype(str))
     return pd.Series(s.dropna().unique())
 
 

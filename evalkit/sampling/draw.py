@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from evalkit.counting import counts, used
 from evalkit.errors import PlanError
 from evalkit.registry.validate import duplicated_all
 from evalkit.sampling.plan import SamplingPlan, Stage
@@ -59,12 +60,12 @@ def _per_group(value, labels: np.ndarray, default, what: str, stage: Stage) -> n
 
 def _categorical_codes(values: pd.Series):
     """(codes, uniques) of a Categorical column with the categories present, in sorted order: an
-    integer remap (bincount + gather), no hashing of the values."""
+    integer remap (a scatter to mark the codes in use + gather), no hashing of the values."""
     cats = values.cat.categories
     codes = values.cat.codes.to_numpy()
     C = len(cats)
     has_na = bool(len(codes)) and int(codes.min()) < 0
-    present = np.bincount(codes[codes >= 0] if has_na else codes, minlength=C) > 0
+    present = used(codes, C)
     ordered = cats.is_monotonic_increasing
     if ordered and not has_na and present.all():
         return codes, cats  # the canonical registry's case: already sorted codes, no gather
@@ -192,13 +193,12 @@ class _Fingerprint:
 def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs):
     """The stages of ``draw_sample``: Sample.households, or None when the draw must be redone on
     the sorted path (exact PRN ties, duplicated ids)."""
-    scope = np.arange(len(hh))
+    scope = None  # registry rows still in play (None while that is every row, in order)
     prev_uids = None  # unit ids of the previous stage (parent labels)
     parent_codes = None  # per row in scope, the previous stage's unit code (None at stage 1)
-    full = True  # scope is still every registry row, in order (no copy needed)
 
     def col_in_scope(name):
-        return hh[name] if full else hh[name].take(scope)
+        return hh[name] if scope is None else hh[name].take(scope)
 
     K = len(plan.stages)
     rec: list[dict] = []  # per stage, arrays aligned with scope
@@ -220,7 +220,7 @@ def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs):
             raise PlanError(f"column '{st.unit}' is empty in {int((ucodes < 0).sum())} registry rows "
                             f"(e.g. rows {bad.tolist()}) / 单位编码缺失，无法抽样。")
         U = len(uids)
-        n_rows = len(scope)
+        n_rows = len(hh) if scope is None else len(scope)
         if k == K and U != n_rows:
             dup = unit_s.to_numpy()[np.flatnonzero(np.bincount(ucodes)[ucodes] > 1)[:5]]
             raise PlanError(f"household_id is not unique in the registry (e.g. {list(dup)}) / 户编号重复。")
@@ -273,18 +273,18 @@ def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs):
         size_u = None
         if st.method in ("pps", "pps_systematic"):
             if st.size == "households":
-                size_u = np.bincount(ucodes, minlength=U).astype(float)
+                size_u = counts(ucodes, U).astype(float)
             elif st.size == "persons":
-                size_u = np.bincount(ucodes, weights=pd.to_numeric(col_in_scope("hh_size"), errors="coerce")
-                                     .to_numpy(float), minlength=U)
+                size_u = counts(ucodes, U, weights=pd.to_numeric(col_in_scope("hh_size"), errors="coerce")
+                                .to_numpy(float))
             else:
                 col = pd.to_numeric(col_in_scope(st.size), errors="coerce").to_numpy(float)
                 if np.isnan(col).any():
                     rows = np.flatnonzero(np.isnan(col))[:5]
                     raise PlanError(f"size column '{st.size}' is missing or not numeric in "
                                     f"{int(np.isnan(col).sum())} rows (e.g. household "
-                                    f"{list(hh['household_id'].take(scope).to_numpy()[rows])}) / 规模指标缺失。")
-                size_u = np.bincount(ucodes, weights=col, minlength=U)
+                                    f"{list(col_in_scope('household_id').to_numpy()[rows])}) / 规模指标缺失。")
+                size_u = counts(ucodes, U, weights=col)
             from evalkit.sampling.pps import check_sizes
             check_sizes(size_u, uids, f"stage '{st.unit}' (size '{st.size}')")
         # sample size per group
@@ -314,19 +314,19 @@ def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs):
             # exact PRN ties within a group (probability ~1e-7 per draw): re-rank on sorted ids
             return None
         keep_u = sel.selected | (sel.reserve if k == K else False)
-        keep_rows = keep_u[ucodes]
-        kept_all = bool(keep_rows.all())
+        kept_all = bool(np.all(keep_u))  # every unit kept (take-all stage): every row stays
+        keep_rows = None if kept_all else keep_u[ucodes]
         for r in rec:
             r["ucode"] = r["ucode"] if kept_all else r["ucode"][keep_rows]
         rc = ucodes if kept_all else ucodes[keep_rows]
         rec.append({"ucode": rc, "uids": uids, "gcode_u": gcodes, "g_label": g_label, "g_stratum": g_stratum,
                     "pi_u": sel.pi, "N_g": N_g, "n_g": n_g, "rank_u": sel.rank, "reserve_u": sel.reserve})
-        scope = scope if kept_all else scope[keep_rows]
-        full = full and kept_all
+        if not kept_all:
+            scope = np.flatnonzero(keep_rows) if scope is None else scope[keep_rows]
         prev_uids = uids
         parent_codes = rc
 
-    out = _assemble(hh, scope, rec, plan)
+    out = _assemble(hh, np.arange(len(hh)) if scope is None else scope, rec, plan)
     if not _sorted_final and duplicated_all(out["household_id"]).any():
         return None
     return out

@@ -1,0 +1,26 @@
+"""evalkit.counting gives exactly what np.bincount gives, for every code dtype."""
+import numpy as np
+import pytest
+
+from evalkit.counting import counts, used
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.intp])
+def test_counts_and_used_equal_bincount(dtype):
+    rng = np.random.default_rng(4)
+    n = 100 if dtype == np.int8 else 5000
+    codes = rng.integers(0, n, 200_000).astype(dtype)
+    codes[codes == 7] = 8                                    # code 7 unused
+    w = rng.gamma(2.0, 3.0, len(codes))
+    np.testing.assert_array_equal(counts(codes, n), np.bincount(codes, minlength=n))
+    np.testing.assert_array_equal(counts(codes, n, weights=w), np.bincount(codes, weights=w, minlength=n))
+    with_missing = codes.copy()
+    with_missing[::11] = -1
+    want = np.bincount(with_missing[with_missing >= 0], minlength=n) > 0
+    np.testing.assert_array_equal(used(with_missing, n), want)
+    assert not used(codes, n)[7] and used(codes, n)[8]
+
+
+def test_empty_and_all_missing():
+    assert counts(np.zeros(0, np.int16), 3).tolist() == [0, 0, 0]
+    assert used(np.full(4, -1, np.int8), 2).tolist() == [False, False]
