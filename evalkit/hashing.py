@@ -33,11 +33,12 @@ the GIL), which changes nothing in the result.
 from __future__ import annotations
 
 import functools
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+
+from evalkit.threads import available_cpus
 
 __all__ = ["hash_column", "row_hashes", "mix64", "mix64_array", "MISSING"]
 
@@ -501,11 +502,7 @@ def _object_hasher(s: pd.Series):
 # Public functions
 # ======================================================================================
 def _threads(n: int) -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count() or 1
-    return max(1, min(_MAX_THREADS, cpus, n // (4 * _ROWS)))
+    return max(1, min(_MAX_THREADS, available_cpus(), n // (4 * _ROWS)))
 
 
 def _run(n: int, work) -> None:

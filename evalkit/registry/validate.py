@@ -18,7 +18,6 @@ Rules and thresholds are documented in ``docs/methodology/registry.md``.
 """
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from evalkit.errors import RegistryError
 from evalkit.registry import schema
 
 from evalkit.registry.registry import ISSUE_COLUMNS  # the one definition of the issue table
+from evalkit.threads import available_cpus as _cpus
 
 #: Rules whose findings make the registry unusable: ``read_registry`` raises on them.
 FATAL_CHECKS = (
@@ -1128,12 +1128,6 @@ def _validate(households, members, source, checks, year, reference_date) -> pd.D
     with ThreadPoolExecutor(workers, thread_name_prefix="evalkit-validate") as ex:
         return _concat(list(ex.map(run, names)))
 
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def fatal(issues: pd.DataFrame) -> pd.DataFrame:
