@@ -120,11 +120,12 @@ def _read_parquet(path: Path, dictionary=None) -> pd.DataFrame:
                  and (pa.types.is_string(f.type.value_type) or pa.types.is_large_string(f.type.value_type))]
     if not dict_cols:
         return table.to_pandas()
-    rest = table.drop_columns(dict_cols).to_pandas() if len(dict_cols) < table.num_columns else None
+    rest = table.drop_columns(dict_cols).to_pandas()  # other columns, and the index pandas stored
     cats = {c: categorical_from_dictionary(table.column(c)) for c in dict_cols}
     del table
-    data = {c: (pd.Series(cats[c], name=c) if c in cats else rest[c]) for c in schema.names}
-    return pd.DataFrame(data, copy=False)
+    data = {c: (pd.Series(cats[c], name=c, index=rest.index) if c in cats else rest[c])
+            for c in schema.names if c in cats or c in rest.columns}
+    return pd.DataFrame(data, index=rest.index, copy=False)
 
 
 def categorical_from_dictionary(column) -> pd.Categorical:

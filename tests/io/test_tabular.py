@@ -78,3 +78,16 @@ def test_dictionary_columns_become_sorted_categoricals_equal_to_arrow_conversion
     empty = pa.chunked_array([pa.array([None, None], pa.string()).dictionary_encode()])
     c = categorical_from_dictionary(empty)
     assert len(c.categories) == 0 and c.isna().all()
+
+
+def test_dictionary_read_keeps_a_stored_index_and_works_with_text_columns_only(tmp_path):
+    from evalkit.tabular import _read_parquet
+
+    df = pd.DataFrame({"a": ["x", "y", "x"], "b": [1, 2, 3]}, index=pd.Index(["r1", "r2", "r3"], name="rid"))
+    df.to_parquet(tmp_path / "t.parquet")
+    got = _read_parquet(tmp_path / "t.parquet", ["a"])
+    assert got.index.tolist() == ["r1", "r2", "r3"] and got["a"].tolist() == ["x", "y", "x"]
+    assert isinstance(got["a"].dtype, pd.CategoricalDtype) and got["b"].tolist() == [1, 2, 3]
+    pd.DataFrame({"a": ["y", None, "x"]}).to_parquet(tmp_path / "t2.parquet")
+    only = _read_parquet(tmp_path / "t2.parquet", ["a"])
+    assert len(only) == 3 and only["a"].cat.categories.tolist() == ["x", "y"] and only["a"].isna().tolist() == [False, True, False]
