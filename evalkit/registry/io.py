@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -336,6 +338,24 @@ def canonicalise(frame: pd.DataFrame, table: str = "households", source=None):
     columns kept after them. Returns ``(frame, issues)`` where issues are values that
     could not be converted (reported with their original text, then set to empty)."""
     cols = _TABLES[table]
+    with _text_worker(frame, cols) as text:
+        return _canonicalise(frame, table, source, cols, text)
+
+
+@contextmanager
+def _text_worker(frame: pd.DataFrame, cols):
+    """Text columns (identifiers, names, ID numbers) prepared on a second thread for large tables
+    while the admin codes, codes and numbers are converted on this one — the Arrow and numpy work
+    of both releases the GIL. Yields ``{column: future}`` (empty for small tables)."""
+    names = [c.name for c in cols if c.dtype == "str" and c.name in frame.columns]
+    if not names or len(frame) < V.PARALLEL_ROWS or V._cpus() < 2:
+        yield {}
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="evalkit-canonical") as ex:
+        yield {name: ex.submit(_to_text, frame[name], name) for name in names}
+
+
+def _canonicalise(frame, table, source, cols, text):
     issues = []
     new = {}
     if table == "households":
@@ -345,7 +365,7 @@ def canonicalise(frame: pd.DataFrame, table: str = "households", source=None):
             continue
         s = frame[col.name]
         if col.dtype == "str":
-            new[col.name] = _to_text(s, col.name)
+            new[col.name] = text[col.name].result() if col.name in text else _to_text(s, col.name)
         elif col.dtype == "code":
             new[col.name] = _to_code(s, col.codes)
         elif col.dtype in ("int", "float"):
