@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.errors import EvalkitError
+from evalkit.threads import parallel
 
 SUPPORTED = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq", ".sav", ".zsav", ".dta")
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -120,8 +121,16 @@ def _read_parquet(path: Path, dictionary=None) -> pd.DataFrame:
                  and (pa.types.is_string(f.type.value_type) or pa.types.is_large_string(f.type.value_type))]
     if not dict_cols:
         return table.to_pandas()
-    rest = table.drop_columns(dict_cols).to_pandas()  # other columns, and the index pandas stored
-    cats = {c: categorical_from_dictionary(table.column(c)) for c in dict_cols}
+    if parallel(table.num_rows):  # the columns are independent: convert them on two threads
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2, thread_name_prefix="evalkit-parquet") as ex:
+            cat_jobs = [ex.submit(categorical_from_dictionary, table.column(c)) for c in dict_cols]
+            rest = table.drop_columns(dict_cols).to_pandas()
+            cats = dict(zip(dict_cols, (job.result() for job in cat_jobs)))
+    else:
+        rest = table.drop_columns(dict_cols).to_pandas()  # other columns, and the index pandas stored
+        cats = {c: categorical_from_dictionary(table.column(c)) for c in dict_cols}
     del table
     data = {c: (pd.Series(cats[c], name=c, index=rest.index) if c in cats else rest[c])
             for c in schema.names if c in cats or c in rest.columns}

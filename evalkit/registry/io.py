@@ -23,6 +23,7 @@ import pandas as pd
 from evalkit.errors import EvalkitError, RegistryError
 from evalkit.registry import aliases, schema
 from evalkit.registry import validate as V
+from evalkit.threads import parallel
 
 _TABLES = {"households": schema.HOUSEHOLD_COLUMNS, "members": schema.MEMBER_COLUMNS}
 _STR = aliases._str_dtype()
@@ -348,7 +349,7 @@ def _text_worker(frame: pd.DataFrame, cols):
     while the admin codes, codes and numbers are converted on this one — the Arrow and numpy work
     of both releases the GIL. Yields ``{column: future}`` (empty for small tables)."""
     names = [c.name for c in cols if c.dtype == "str" and c.name in frame.columns]
-    if not names or len(frame) < V.PARALLEL_ROWS or V._cpus() < 2:
+    if not names or not parallel(len(frame)):
         yield {}
         return
     with ThreadPoolExecutor(1, thread_name_prefix="evalkit-canonical") as ex:

@@ -31,7 +31,7 @@ from evalkit.errors import RegistryError
 from evalkit.registry import schema
 
 from evalkit.registry.registry import ISSUE_COLUMNS  # the one definition of the issue table
-from evalkit.threads import available_cpus as _cpus
+from evalkit.threads import parallel
 
 #: Rules whose findings make the registry unusable: ``read_registry`` raises on them.
 FATAL_CHECKS = (
@@ -1103,11 +1103,6 @@ def validate(households: pd.DataFrame, members: pd.DataFrame | None = None, sour
         return _validate(households, members, source, checks, year, reference_date)
 
 
-#: tables at least this long run their rules on two threads (numpy, Arrow and the sorts release
-#: the GIL); shorter ones run in turn, where threads would only add overhead
-PARALLEL_ROWS = 200_000
-
-
 def _validate(households, members, source, checks, year, reference_date) -> pd.DataFrame:
     names = select_checks(checks)
 
@@ -1120,12 +1115,11 @@ def _validate(households, members, source, checks, year, reference_date) -> pd.D
         return CHECKS[name](households, members, source, **kwargs)
 
     rows = len(households) + (0 if members is None else len(members))
-    workers = min(2, _cpus(), len(names))
-    if rows < PARALLEL_ROWS or workers < 2:
+    if not parallel(rows) or len(names) < 2:  # threads would only add overhead
         return _concat([run(name) for name in names])
     # results are taken in rule order (and the first rule in that order that raises is the
     # error reported), so the issue table is the same as when run one after another
-    with ThreadPoolExecutor(workers, thread_name_prefix="evalkit-validate") as ex:
+    with ThreadPoolExecutor(2, thread_name_prefix="evalkit-validate") as ex:
         return _concat(list(ex.map(run, names)))
 
 

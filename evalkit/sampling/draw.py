@@ -19,6 +19,7 @@ from evalkit.registry.validate import duplicated_all
 from evalkit.sampling.plan import SamplingPlan, Stage
 from evalkit.sampling.prn import PRN_DESCRIPTION, PRN_VERSION, prn
 from evalkit.sampling.select import select_in_groups
+from evalkit.threads import parallel
 from evalkit.sampling.size import allocate_grouped, allocation_measure
 
 # registry columns copied into Sample.households when present (contracts §5)
@@ -152,19 +153,15 @@ def draw_sample(registry, plan: SamplingPlan, seed: int, *, created: str | None 
     return Sample(out, manifest=manifest, plan=plan)
 
 
-#: registries at least this long are fingerprinted on a second thread while the stages are drawn
-FINGERPRINT_THREAD_ROWS = 200_000
-
-
 class _Fingerprint:
     """``registry.fingerprint``, computed on a background thread when it is not known yet and the
-    registry is large (None for a bare DataFrame); ``result()`` waits for it and re-raises its
+    registry is large (``evalkit.threads.parallel``; None for a bare DataFrame); ``result()`` waits for it and re-raises its
     error in the caller's thread."""
 
     def __init__(self, registry):
         self.registry, self.thread, self.box = registry, None, {}
         if not hasattr(type(registry), "fingerprint") or "fingerprint" in vars(registry) \
-                or len(registry.households) < FINGERPRINT_THREAD_ROWS:
+                or not parallel(len(registry.households)):
             return
         import threading
 

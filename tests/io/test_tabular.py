@@ -42,8 +42,9 @@ def test_empty_cells_are_missing_not_text(tmp_path):
     assert pd.isna(f.loc[0, "b"]) and pd.isna(f.loc[1, "a"]) and f.loc[1, "b"] == "NA"
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_dictionary_columns_become_sorted_categoricals_equal_to_arrow_conversion(tmp_path, seed):
+@pytest.mark.parametrize("seed,threads", [(0, False), (1, False), (2, True)])
+def test_dictionary_columns_become_sorted_categoricals_equal_to_arrow_conversion(tmp_path, seed, threads,
+                                                                                 monkeypatch):
     """categorical_from_dictionary against pyarrow's own to_pandas on the same file: several row
     groups with different dictionaries (values first seen in any order), missing values, an empty
     dictionary chunk, Chinese text; categories come out sorted and codes narrow."""
@@ -51,8 +52,11 @@ def test_dictionary_columns_become_sorted_categoricals_equal_to_arrow_conversion
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    import evalkit.threads
     from evalkit.tabular import _read_parquet, categorical_from_dictionary
 
+    monkeypatch.setattr(evalkit.threads, "PARALLEL_ROWS", 0 if threads else 10 ** 12)
+    monkeypatch.setattr(evalkit.threads, "available_cpus", lambda: 2)
     rng = np.random.default_rng(seed)
     pool = np.array(["未脱贫", "已脱贫", "poor", "exited", "520102001001", "520102001002", "Ω", ""], dtype=object)
     n = 5000

@@ -508,7 +508,7 @@ def test_identifiers_from_a_many_chunk_parquet_are_one_contiguous_array(tmp_path
 
 @pytest.mark.parametrize("table", ["households", "members"])
 def test_canonical_form_with_text_on_a_second_thread_equals_one_thread(monkeypatch, table):
-    from evalkit.registry import validate as V
+    from evalkit import threads
     from evalkit.registry.synthetic import synthetic_registry
 
     reg = synthetic_registry(seed=5, n_counties=2, households_per_county=(500, 600))
@@ -517,10 +517,10 @@ def test_canonical_form_with_text_on_a_second_thread_equals_one_thread(monkeypat
     raw.loc[raw.index[::7], "household_id"] = "  " + raw["household_id"].iloc[::7].astype(str) + "\u3000"
     if table == "members":
         raw.loc[raw.index[::5], "id_number"] = raw["id_number"].iloc[::5].str.lower()
-    monkeypatch.setattr(V, "_cpus", lambda: 2)
-    monkeypatch.setattr(V, "PARALLEL_ROWS", 10 ** 12)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "PARALLEL_ROWS", 10 ** 12)
     one, issues_one = rio.canonicalise(raw, table)
-    monkeypatch.setattr(V, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(threads, "PARALLEL_ROWS", 0)
     two, issues_two = rio.canonicalise(raw, table)
     pd.testing.assert_frame_equal(two, one)
     pd.testing.assert_frame_equal(issues_two, issues_one)

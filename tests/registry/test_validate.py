@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalkit import threads
 from evalkit.errors import RegistryError
 from evalkit.registry import idnumber
 from evalkit.registry import validate as V
@@ -456,10 +457,10 @@ def _corrupted_synthetic():
 
 def test_rules_on_two_threads_give_the_same_issue_table_as_one_after_another(monkeypatch):
     hh, mem = _corrupted_synthetic()
-    monkeypatch.setattr(V, "PARALLEL_ROWS", 10 ** 12)
+    monkeypatch.setattr(threads, "PARALLEL_ROWS", 10 ** 12)
     serial = V.validate(hh, mem, year=2019)
-    monkeypatch.setattr(V, "PARALLEL_ROWS", 0)
-    monkeypatch.setattr(V, "_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
     parallel = V.validate(hh, mem, year=2019)
     assert {"duplicate_household_id", "registry_status_invalid", "admin_code_invalid", "hh_size_range",
             "village_type_inconsistent", "member_without_household", "id_number_invalid"} <= set(serial["check"])
@@ -468,8 +469,8 @@ def test_rules_on_two_threads_give_the_same_issue_table_as_one_after_another(mon
 
 def test_an_error_inside_a_rule_surfaces_from_the_threads(monkeypatch):
     hh, mem = _corrupted_synthetic()
-    monkeypatch.setattr(V, "PARALLEL_ROWS", 0)
-    monkeypatch.setattr(V, "_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("rule failed")

@@ -213,9 +213,10 @@ def test_systematic_sort_key_varying_within_units_is_row_order_invariant(small_r
 
 
 def test_fingerprint_on_a_second_thread_is_the_registry_fingerprint(small_registry, monkeypatch):
-    from evalkit.sampling import draw
+    from evalkit import threads
 
-    monkeypatch.setattr(draw, "FINGERPRINT_THREAD_ROWS", 0)
+    monkeypatch.setattr(threads, "PARALLEL_ROWS", 0)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
     reg = Registry(small_registry.households.copy())
     assert "fingerprint" not in vars(reg)
     s = ek.draw_sample(reg, small_plan(), seed=3)
