@@ -24,3 +24,14 @@ def test_counts_and_used_equal_bincount(dtype):
 def test_empty_and_all_missing():
     assert counts(np.zeros(0, np.int16), 3).tolist() == [0, 0, 0]
     assert used(np.full(4, -1, np.int8), 2).tolist() == [False, False]
+
+
+def test_registry_counts_distinct_categories_in_use_like_nunique():
+    import pandas as pd
+
+    from evalkit.registry.registry import _n_distinct
+
+    s = pd.Series(["520102000000", None, "520103000000", "520102000000"], dtype="category")
+    s = s.cat.add_categories(["520199000000"])                 # a category no row uses
+    assert _n_distinct(s) == s.nunique() == 2
+    assert _n_distinct(s.astype(object)) == 2
