@@ -448,6 +448,9 @@ def _blank_invalid_codes(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         if col.dtype != "code" or col.name == "registry_status" or col.name not in frame.columns:
             continue
         s = frame[col.name]
+        if isinstance(s.dtype, pd.CategoricalDtype) and \
+                pd.Series(s.cat.categories).isin(list(schema.CODES[col.codes])).all():
+            continue  # every category is a valid code: no row to blank
         bad = s.notna().to_numpy() & ~V.in_codes(s, schema.CODES[col.codes])
         if bad.any():
             upd[col.name] = s.where(~bad)
