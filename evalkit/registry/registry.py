@@ -86,7 +86,10 @@ class Registry:
             cols = sorted(table.columns)
             h.update(name.encode())
             h.update("\x1f".join(cols).encode("utf-8"))
-            rows = np.sort(np.asarray(row_hash(table, cols), dtype=np.uint64))
+            rows = np.array(row_hash(table, cols), dtype=np.uint64, copy=None)
+            if not rows.flags.writeable:  # a read-only view of someone's data: sort a copy
+                rows = rows.copy()
+            rows.sort()  # in place: the row hashes are a fresh array, no second 8 bytes a row
             h.update(memoryview(rows.astype("<u8", copy=False)))
         return h.hexdigest()
 
