@@ -525,3 +525,44 @@ def test_canonical_form_with_text_on_a_second_thread_equals_one_thread(monkeypat
     pd.testing.assert_frame_equal(two, one)
     pd.testing.assert_frame_equal(issues_two, issues_one)
     assert not one["household_id"].str.contains(r"^\s|\s$", regex=True).any()
+
+
+@pytest.mark.parametrize("fatal", [False, True])
+def test_parquet_with_dictionary_columns_and_threads_reads_like_the_same_csv(tmp_path, monkeypatch, fatal):
+    """End to end: the same export as CSV (text, one thread) and as Parquet (dictionary pages read
+    into Categorical, columns and rules on two threads) gives the same registry and issues — or the
+    same fatal error."""
+    from evalkit import threads
+
+    rng = np.random.default_rng(8)
+    df = raw_households().iloc[rng.integers(0, 3, 3000)].reset_index(drop=True)
+    df["户编号"] = [f"52010200{i:08d}" for i in range(len(df))]
+    df.loc[5, "户编号"] = " " + df.loc[5, "户编号"] + " "                # stripped
+    df.loc[7, "村类型"] = "半贫困村"                                      # invalid optional code: blanked
+    df.loc[rng.random(len(df)) < 0.1, "村代码"] = " 520102001002"        # spaces in a dictionary value
+    df.loc[13, "户主身份证号"] = df.loc[13, "户主身份证号"][:-1] + "0"     # check digit (error, kept)
+    if fatal:
+        df.loc[20:40, "村代码"] = "520102001"                            # a township code: fatal
+    df = df.astype(object)
+    csv, pq = tmp_path / "hh.csv", tmp_path / "hh.parquet"
+    df.to_csv(csv, index=False)
+    df.to_parquet(pq, index=False, row_group_size=400)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+
+    def read(path, parallel_rows):
+        monkeypatch.setattr(threads, "PARALLEL_ROWS", parallel_rows)
+        try:
+            return ek.read_registry(path, year=2019)
+        except RegistryError as exc:
+            return exc
+
+    from_csv, from_pq = read(csv, 10 ** 12), read(pq, 0)
+    if fatal:
+        assert isinstance(from_csv, RegistryError) and isinstance(from_pq, RegistryError)
+        assert str(from_pq).replace("hh.parquet", "F") == str(from_csv).replace("hh.csv", "F")
+        return
+    assert from_pq.fingerprint == from_csv.fingerprint
+    assert {"code_invalid", "id_number_invalid"} <= set(from_csv.issues["check"])
+    a = from_csv.issues.drop(columns="file").reset_index(drop=True)
+    b = from_pq.issues.drop(columns="file").reset_index(drop=True)
+    pd.testing.assert_frame_equal(b, a)
