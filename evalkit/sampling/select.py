@@ -31,10 +31,12 @@ class Selection:
 
 def _ordered_bits(key: np.ndarray) -> np.ndarray:
     """uint64 whose unsigned order equals the float order of ``key`` (IEEE-754 trick)."""
-    k = np.ascontiguousarray(np.where(key == 0, 0.0, key), dtype=np.float64)  # -0.0 → 0.0
-    b = k.view(np.uint64)
-    neg = (b >> np.uint64(63)).astype(bool)
-    return np.where(neg, ~b, b | np.uint64(1 << 63))
+    b = (np.asarray(key, dtype=np.float64) + 0.0).view(np.uint64)  # a fresh copy; -0.0 + 0.0 = +0.0
+    flip = b >> np.uint64(63)                  # 1 for negatives
+    flip *= np.uint64(0x7FFFFFFFFFFFFFFF)      # … all bits but the sign for negatives, 0 otherwise
+    flip |= np.uint64(1 << 63)
+    b ^= flip                                  # negatives: every bit flipped; others: sign bit set
+    return b
 
 
 def _rank_within(group: np.ndarray, key: np.ndarray, tiebreak: np.ndarray | None):

@@ -157,3 +157,20 @@ def test_reserves_follow_rank_order_after_main_units():
     assert set(np.flatnonzero(sel.selected)) == set(order[:3])
     assert list(np.flatnonzero(sel.reserve)[np.argsort(sel.rank[sel.reserve])]) == list(order[3:6])
     np.testing.assert_array_equal(np.sort(sel.rank[sel.rank > 0]), np.arange(1, 7))
+
+
+def test_ordered_bits_sort_like_the_floats():
+    """The uint64 ranking key of select._rank_within orders exactly as the float keys (−0.0 = +0.0,
+    ±inf at the ends, NaN after everything)."""
+    from evalkit.sampling.select import _ordered_bits
+
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(size=5000) * 10.0 ** rng.integers(-300, 300, 5000),
+                        [-np.inf, np.inf, -0.0, 0.0, 5e-324, -5e-324, 1.0, -1.0, np.nextafter(1.0, 2)]])
+    bits = _ordered_bits(x)
+    order = np.argsort(bits, kind="stable")
+    assert (np.diff(x[order]) >= 0).all()
+    assert bits[np.flatnonzero(x == 0)].tolist() == [bits[np.flatnonzero(x == 0)[0]]] * 2
+    nan_bits = _ordered_bits(np.array([np.nan, np.inf]))
+    assert nan_bits[0] > nan_bits[1]
+    assert _ordered_bits(np.array([-0.0]))[0] == _ordered_bits(np.array([0.0]))[0]
