@@ -532,7 +532,7 @@ def _take_str(dictionary, codes) -> pd.Series:
     import pyarrow as pa
 
     arr = dictionary.take(pa.array(np.asarray(codes, dtype=np.int64)))
-    return pd.Series(pd.arrays.ArrowStringArray(arr)).astype("string")
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr]), dtype=pd.StringDtype("pyarrow")))
 
 
 def _take_stage(dicts, codes, kstar) -> pd.Series:
