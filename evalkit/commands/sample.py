@@ -59,8 +59,13 @@ def run(args) -> int:
         if not isinstance(data, list):
             raise PlanError(f"{args.teams}: expected a list of teams (调查组文件格式错误).")
         sample.assign_teams([Team(**t) for t in data])
-    sample.save(out)
-    sample.summary().to_csv(out / "summary.csv", index=False, encoding="utf-8-sig")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="evalkit-save") as ex:
+        saving = ex.submit(sample.save, out)  # the Parquet write releases the GIL …
+        summary = sample.summary()            # … while the summary is computed
+        saving.result()
+    summary.to_csv(out / "summary.csv", index=False, encoding="utf-8-sig")
     if not args.no_field_lists:
         files = sample.to_field_lists(out / "field_lists")
         print(f"调查清单 / field lists: {len(files) - 1} workbooks + preload.csv in {out / 'field_lists'}")
