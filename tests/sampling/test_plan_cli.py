@@ -77,6 +77,12 @@ def test_cli_sample_then_verify(tmp_path, make_reg):
     assert main(["sample", str(csv), "--plan", str(plan), "--seed", "4", "--out", str(out),
                  "--teams", str(teams)]) == 0
     assert (out / "field_lists" / "A.xlsx").exists() and (out / "field_lists" / "preload.csv").exists()
+    saved = ek.load_sample(out)
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    want = saved.summary()
+    assert len(summary) == len(want)
+    for col in ("main", "reserve", "weight_sum"):
+        assert summary[col].sum() == pytest.approx(want[col].sum())
     assert main(["verify", str(out), "--registry", str(csv)]) == 0
     # tampering: drop one household from the saved sample → verify fails with exit code 1
     hh = pd.read_parquet(out / "households.parquet")
