@@ -197,6 +197,24 @@ def _svy_available() -> bool:
         return False
 
 
+def _timed_draws(reg, plan, reps: int):
+    """Draw ``reps`` times (seeds 1, 2, …): the last sample, and wall and CPU seconds of each draw."""
+    import warnings
+
+    import evalkit as ek
+
+    times, cpus = [], []
+    for rep in range(reps):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = time.perf_counter()
+            c = time.process_time()
+            s = ek.draw_sample(reg, plan, seed=rep + 1)
+            times.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+    return s, times, cpus
+
+
 def run(quick: bool) -> str:
     import warnings
 
@@ -216,15 +234,8 @@ def run(quick: bool) -> str:
     fp = reg.fingerprint
     t_fp = time.perf_counter() - t
     plan = _plan()
-    times, cpus = [], []
-    for rep in range(2 if quick else 3):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t = time.perf_counter()
-            c = time.process_time()
-            s = ek.draw_sample(reg, plan, seed=rep + 1)
-            times.append(time.perf_counter() - t)
-            cpus.append(time.process_time() - c)
+    reps = 2 if quick else 3
+    s, times, cpus = _timed_draws(reg, plan, reps)
     main = s.households
     # correctness at scale: Σ weights vs N, fixed sizes
     wsum = main["weight"].sum()
@@ -242,15 +253,7 @@ def run(quick: bool) -> str:
     # the analyst's path: the registry as read_registry gives it (Categorical codes, one-chunk ids)
     reg_c = ek.read_registry(pq, checks="fast")
     _ = reg_c.fingerprint
-    times_c, cpus_c = [], []
-    for rep in range(2 if quick else 3):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t = time.perf_counter()
-            c = time.process_time()
-            s = ek.draw_sample(reg_c, plan, seed=rep + 1)
-            times_c.append(time.perf_counter() - t)
-            cpus_c.append(time.process_time() - c)
+    s, times_c, cpus_c = _timed_draws(reg_c, plan, reps)
     rows.append(("evalkit draw_sample, registry from ek.read_registry (canonical; best of %d)" % len(times_c),
                  min(times_c), min(cpus_c), None))
     del s, reg_c
