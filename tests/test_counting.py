@@ -29,9 +29,12 @@ def test_empty_and_all_missing():
 def test_registry_counts_distinct_categories_in_use_like_nunique():
     import pandas as pd
 
-    from evalkit.registry.registry import _n_distinct
+    from evalkit.registry.registry import Registry
+    from evalkit.registry.validate import distinct
 
     s = pd.Series(["520102000000", None, "520103000000", "520102000000"], dtype="category")
     s = s.cat.add_categories(["520199000000"])                 # a category no row uses
-    assert _n_distinct(s) == s.nunique() == 2
-    assert _n_distinct(s.astype(object)) == 2
+    assert len(distinct(s)) == s.nunique() == 2
+    assert len(distinct(s.astype(object))) == 2
+    reg = Registry(pd.DataFrame({"household_id": ["a", "b", "c", "d"], "county_code": s, "hh_size": [1, 2, 3, 4]}))
+    assert "2 counties" in repr(reg)

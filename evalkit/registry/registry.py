@@ -18,15 +18,6 @@ def empty_issues() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in ISSUE_COLUMNS})
 
 
-def _n_distinct(s: pd.Series) -> int:
-    """Number of distinct non-missing values (a Categorical's codes in use, without hashing)."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        from evalkit.counting import used
-
-        return int(used(s.cat.codes.to_numpy(), len(s.cat.categories)).sum())
-    return int(s.nunique())
-
-
 class Registry:
     """A household registry in the canonical schema (see ``evalkit.registry.schema``).
 
@@ -103,7 +94,9 @@ class Registry:
 
     def __repr__(self) -> str:
         n_p = int(self.households["hh_size"].sum()) if "hh_size" in self.households else "?"
-        n_c = _n_distinct(self.households["county_code"]) if "county_code" in self.households else "?"
+        from evalkit.registry.validate import distinct  # counts a Categorical's codes in use, no hashing
+
+        n_c = len(distinct(self.households["county_code"])) if "county_code" in self.households else "?"
         return (f"<Registry: {len(self.households):,} households, {n_p:,} persons, "
                 f"{n_c} counties, {len(self.issues):,} issues, fingerprint {self.fingerprint[:12]}>")
 
