@@ -73,5 +73,19 @@ def main(argv=None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The ``evalkit`` console script: :func:`main`, then the process ends at once.
+
+    By the time ``main`` returns every output is written and closed, its thread pools joined and
+    its messages printed; what is left is the interpreter tearing down modules and a heap that
+    holds gigabytes at ten million households, 0.3–0.4 s on the benchmark machine
+    (benchmarks/RESULTS.md) for nothing. So the streams are flushed and the process exits with
+    ``main``'s code. An exception from ``main`` takes Python's normal path (traceback, cleanup)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

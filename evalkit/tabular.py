@@ -185,6 +185,53 @@ def categorical_from_dictionary(column) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories), validate=False)
 
 
+def take_rows(s: pd.Series, positions) -> pd.Series:
+    """``s.take(positions)`` (same values, index and name). An Arrow-backed column read from Parquet
+    comes in many chunks, and pyarrow's take on a chunked array first joins every chunk into one
+    copy (ten million identifiers: 240 MB and 0.4 s); here each chunk is taken from on its own and
+    the pieces are joined, so the cost follows the rows taken (methodology/registry.md §3)."""
+    import numpy as np
+
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is None or arr.num_chunks <= 1 or len(positions) == 0:
+        return s.take(positions)
+    import pyarrow as pa
+
+    pos = np.asarray(positions)
+    if pos.dtype.kind not in "iu":
+        raise TypeError(f"positions must be integers, not {pos.dtype}")
+    n = len(s)
+    pos = pos.astype(np.int64, copy=False)
+    if pos.min() < -n or pos.max() >= n:
+        raise IndexError(f"positions out of bounds for a column of {n} rows")
+    pos = np.where(pos < 0, pos + n, pos) if pos.min() < 0 else pos
+    lengths = np.array([len(c) for c in arr.chunks], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    chunk = np.searchsorted(starts, pos, side="right") - 1
+    ordered = bool((chunk[1:] >= chunk[:-1]).all())
+    order = None if ordered else np.argsort(chunk, kind="stable")
+    pos_o, chunk_o = (pos, chunk) if ordered else (pos[order], chunk[order])
+    bounds = np.searchsorted(chunk_o, np.arange(len(lengths) + 1))
+    pieces = [arr.chunk(i).take(pa.array(pos_o[bounds[i]: bounds[i + 1]] - starts[i]))
+              for i in range(len(lengths)) if bounds[i + 1] > bounds[i]]
+    taken = pa.concat_arrays(pieces)
+    if order is not None:  # back to the order asked for
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        taken = taken.take(pa.array(inverse))
+    return pd.Series(_arrow_backed(s.array, pa.chunked_array([taken])), index=s.index.take(pos), name=s.name)
+
+
+def _arrow_backed(like, chunked):
+    """A pandas array of ``like``'s type and dtype holding the pyarrow ``chunked`` array."""
+    if isinstance(like.dtype, pd.ArrowDtype):
+        return pd.arrays.ArrowExtensionArray(chunked)
+    try:
+        return type(like)(chunked, dtype=like.dtype)  # the string arrays of pandas ≥ 2.3
+    except TypeError:  # pragma: no cover - older pandas: the class fixes the dtype
+        return type(like)(chunked)
+
+
 def read_all_sheets(path) -> list[TableFile]:
     """Every sheet of an Excel workbook, as text."""
     p = Path(path)

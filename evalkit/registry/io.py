@@ -598,26 +598,11 @@ def _to_text(s: pd.Series, name: str) -> pd.Series:
         s = s.astype(_STR)
     elif s.dtype == object:
         s = s.astype(_STR)
-    if name in ("household_id", "person_id"):  # first: the rules' cache then holds only this copy
-        s = _one_chunk(s)
     if name in ("household_id", "person_id", "phone"):
         s = _strip_keys(s)
     if name in ("head_id_number", "id_number"):
         s = _normalise_ids(s)
     return s
-
-
-def _one_chunk(s: pd.Series) -> pd.Series:
-    """Arrow-backed text in one contiguous array. A Parquet read gives many chunks; taking rows by
-    position (the draw's household stage, the sample's columns) costs about twice as much across
-    chunks, and identifiers are taken from more than once."""
-    arr = getattr(s.array, "_pa_array", None)
-    if arr is None or arr.num_chunks <= 1:
-        return s
-    import pyarrow as pa
-
-    return pd.Series(type(s.array)(pa.chunked_array([arr.combine_chunks()]), dtype=s.dtype),
-                     index=s.index, name=s.name)
 
 
 _ASCII_SPACE = np.zeros(256, dtype=bool)

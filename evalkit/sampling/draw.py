@@ -21,6 +21,7 @@ from evalkit.sampling.prn import PRN_DESCRIPTION, PRN_VERSION, prn
 from evalkit.sampling.select import select_in_groups
 from evalkit.threads import parallel
 from evalkit.sampling.size import allocate_grouped, allocation_measure
+from evalkit.tabular import take_rows
 
 # registry columns copied into Sample.households when present (contracts §5)
 BASE_COLUMNS = (
@@ -195,7 +196,7 @@ def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs):
     parent_codes = None  # per row in scope, the previous stage's unit code (None at stage 1)
 
     def col_in_scope(name):
-        return hh[name] if scope is None else hh[name].take(scope)
+        return hh[name] if scope is None else take_rows(hh[name], scope)
 
     K = len(plan.stages)
     rec: list[dict] = []  # per stage, arrays aligned with scope
@@ -429,7 +430,8 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     order = np.lexsort(sort_keys)
     rows = rows[order]
     rec = [dict(r, ucode=r["ucode"][order]) for r in rec]
-    out = hh[cols + extra].take(rows).reset_index(drop=True)
+    out = pd.DataFrame({c: take_rows(hh[c], rows).reset_index(drop=True) for c in cols + extra},
+                       copy=False)
     pis, fpcs = [], []
     unit_dicts, unit_codes, group_dicts, group_codes = [], [], [], []
     new = {}

@@ -225,7 +225,7 @@ class Sample:
         """Write households.parquet, manifest.json, replacements.csv (and teams) to ``directory``."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        self.households.to_parquet(d / "households.parquet", index=False)
+        self.households.to_parquet(d / "households.parquet", index=False, **_parquet_options(self.households))
         (d / "manifest.json").write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2, default=str),
                                          encoding="utf-8")
         self.replacements.to_csv(d / "replacements.csv", index=False, encoding="utf-8")
@@ -234,6 +234,16 @@ class Sample:
         if self.team_roster is not None:
             self.team_roster.to_json(d / "team_roster.json", orient="records", force_ascii=False)
         return d
+
+
+def _parquet_options(frame: pd.DataFrame) -> dict:
+    """Writer options for the sample file: min/max statistics for the numeric columns only (text
+    statistics of 400 000 rows cost more than the rest of the write and serve no query here) and no
+    dictionary attempt for household_id (every value distinct). The data written are unchanged."""
+    text = {c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)
+            or isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    return {"write_statistics": [c for c in frame.columns if c not in text],
+            "use_dictionary": [c for c in frame.columns if c != "household_id"]}
 
 
 def load_sample(directory) -> Sample:

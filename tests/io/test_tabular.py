@@ -95,3 +95,33 @@ def test_dictionary_read_keeps_a_stored_index_and_works_with_text_columns_only(t
     pd.DataFrame({"a": ["y", None, "x"]}).to_parquet(tmp_path / "t2.parquet")
     only = _read_parquet(tmp_path / "t2.parquet", ["a"])
     assert len(only) == 3 and only["a"].cat.categories.tolist() == ["x", "y"] and only["a"].isna().tolist() == [False, True, False]
+
+
+def test_take_rows_equals_pandas_take_across_chunks():
+    """take_rows gives exactly what Series.take gives (values, dtype, index, name) for a chunked
+    Arrow column: sorted, unsorted, repeated and negative positions, missing values, empty chunks."""
+    import numpy as np
+    import pyarrow as pa
+
+    from evalkit.tabular import _arrow_backed, take_rows
+
+    rng = np.random.default_rng(3)
+    values = [None if i % 17 == 0 else f"id{i:05d}" for i in range(1000)]
+    cuts = [0, 0, 130, 131, 400, 400, 999, 1000]  # empty chunks included
+    chunked = pa.chunked_array([pa.array(values[a:b], pa.large_string()) for a, b in zip(cuts[:-1], cuts[1:])])
+    for dtype in ("str", pd.StringDtype("pyarrow"), pd.ArrowDtype(pa.large_string())):
+        one = pd.Series(["x"], dtype=dtype)  # the pandas array type of this dtype
+        s = pd.Series(_arrow_backed(one.array, chunked), index=pd.RangeIndex(1000) * 2 + 5, name="household_id")
+        assert s.array._pa_array.num_chunks == 7 and s.dtype == one.dtype
+        for pos in (np.sort(rng.choice(1000, 300, replace=False)),      # the draw's scope: sorted
+                    rng.permutation(1000)[:250],                         # the sample's order
+                    rng.integers(0, 1000, 400),                          # repeats
+                    np.array([-1, -1000, 0, 999, 131, 130, 129]),        # negative and chunk edges
+                    np.array([], dtype=np.int64)):
+            got, want = take_rows(s, pos), s.take(pos)
+            pd.testing.assert_series_equal(got, want)
+            assert len(pos) == 0 or got.array._pa_array.num_chunks == 1
+    with pytest.raises(IndexError):
+        take_rows(s, np.array([1000]))
+    plain = pd.Series(["a", "b", "c"], dtype=object)  # not Arrow-backed: pandas' take
+    pd.testing.assert_series_equal(take_rows(plain, [2, 0]), plain.take([2, 0]))

@@ -91,3 +91,27 @@ def test_cli_sample_then_verify(tmp_path, make_reg):
     d = pd.read_csv(tmp_path / "d.csv")
     assert "missing_household" in set(d.kind)
     assert main(["sample", str(csv), "--plan", "nope", "--seed", "1", "--out", str(out)]) == 1
+
+
+def test_console_entry_ends_the_process_with_everything_written_and_the_exit_code(tmp_path, make_reg):
+    """``evalkit`` (cli.entry) exits without the interpreter's teardown: the exit code, every line
+    printed and every file written must still be there; an error still gives code 1 and its message."""
+    import subprocess
+    import sys
+
+    reg = make_reg(n_counties=2, villages_per_county=4, hh_range=(6, 12), seed=7)
+    csv = tmp_path / "reg.csv"
+    reg.households.drop(columns=["suspect"]).to_csv(csv, index=False)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(YAML.replace(", suspect", "").replace('"exited/True"', "exited"), encoding="utf-8")
+    run = [sys.executable, "-c", "from evalkit.cli import entry; entry()"]
+    out = tmp_path / "s"
+    done = subprocess.run(run + ["sample", str(csv), "--plan", str(plan), "--seed", "4", "--out", str(out)],
+                          capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "样本校验码 / sample hash:" in done.stdout and done.stdout.rstrip().splitlines()[-1].startswith("完成 / done")
+    assert main(["verify", str(out), "--registry", str(csv)]) == 0  # the files are complete
+    assert (out / "field_lists" / "preload.csv").exists() and (out / "summary.csv").exists()
+    bad = subprocess.run(run + ["sample", str(csv), "--plan", "nope", "--seed", "1", "--out", str(out)],
+                         capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert bad.returncode == 1 and "错误 / error" in bad.stderr and "nope" in bad.stderr
