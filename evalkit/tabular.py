@@ -155,18 +155,20 @@ def categorical_from_dictionary(column) -> pd.Categorical:
             dicts.append(c.dictionary)
         which.append(len(dicts) - 1)
     value_type = column.type.value_type
-    union = pc.unique(pa.concat_arrays([d.cast(value_type) for d in dicts]) if dicts
-                      else pa.array([], value_type)).drop_null()
+    every = pa.concat_arrays([d.cast(value_type) for d in dicts]) if dicts else pa.array([], value_type)
+    union = pc.unique(every).drop_null()
     union = union.take(pc.sort_indices(union))  # UTF-8 byte order = code point order = str order
     try:
         str_dtype = pd.StringDtype(na_value=np.nan)
+        categories = pd.Index(pd.array(union, dtype=str_dtype))  # from the Arrow buffers, no Python str
     except TypeError:  # pragma: no cover - pandas < 2.1
-        str_dtype = object
-    categories = pd.Index(union.to_pylist(), dtype=str_dtype)
+        categories = pd.Index(union.to_pylist(), dtype=object)
     k = len(categories)
     dtype = np.int8 if k < 2 ** 7 - 1 else np.int16 if k < 2 ** 15 - 1 else np.int32
-    luts = [pc.fill_null(pc.index_in(d.cast(value_type), value_set=union), -1).to_numpy().astype(dtype)
-            for d in dicts]
+    # every dictionary looked up in one pass (one hash table of the union, not one per dictionary)
+    lut_all = pc.fill_null(pc.index_in(every, value_set=union), -1).to_numpy().astype(dtype)
+    ends = np.cumsum([len(d) for d in dicts]).tolist()
+    luts = [lut_all[a:b] for a, b in zip([0] + ends[:-1], ends)]
     codes = np.empty(len(column), dtype=dtype)
     pos = 0
     for c, w in zip(chunks, which):

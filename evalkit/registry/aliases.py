@@ -326,7 +326,7 @@ def map_codes(values: pd.Series, column: str) -> tuple[pd.Series, np.ndarray]:
     if _is_stringlike(values) and bool(in_codes(values, canon).all()):
         return values, np.zeros(len(values), bool)
     if isinstance(values.dtype, pd.CategoricalDtype):  # e.g. Parquet dictionary columns
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+        codes, uniques = values.array.codes, values.cat.categories
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.empty(len(uniques), dtype=object)

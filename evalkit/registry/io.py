@@ -433,7 +433,7 @@ def map_categories(s: pd.Series, func) -> pd.Series:
             and s.cat.categories.dtype == _STR
             and (np.asarray(uniques, dtype=object) == cats.to_numpy(dtype=object)).all()):
         return s  # already canonical: sorted, distinct, unchanged
-    codes = s.cat.codes.to_numpy()
+    codes = s.array.codes
     remap = np.append(new_codes, -1).astype(codes.dtype if len(uniques) < np.iinfo(codes.dtype).max
                                                else np.int64)
     dtype = pd.CategoricalDtype(pd.Index(uniques, dtype=_STR))
@@ -516,7 +516,7 @@ def normalise_admin(s: pd.Series) -> pd.Series:
 def _factorize(s: pd.Series):
     """(codes, uniques); a categorical column already is factorised."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy(), s.cat.categories
+        return s.array.codes, s.cat.categories
     return pd.factorize(s, use_na_sentinel=True)
 
 
@@ -742,17 +742,15 @@ def _to_number(s: pd.Series, integer: bool, year_like: bool = False):
             v.iloc[np.flatnonzero(failed)] = vals[idx]
             bad[np.flatnonzero(failed)] = ~okv[idx]
     if integer:
+        if pd.api.types.is_integer_dtype(v.dtype):  # already whole numbers (a typed file): no float pass
+            return v.astype("Int64"), bad
         f = v.to_numpy(dtype=float, na_value=np.nan)
         frac = ~np.isnan(f) & (f != np.floor(f))
         if frac.any():
             bad |= frac
             f = np.where(frac, np.nan, f)
-        if pd.api.types.is_integer_dtype(v.dtype) and not frac.any():
-            out = v.astype("Int64")
-        else:
-            out = pd.Series(pd.array(np.where(np.isnan(f), 0, f).astype(np.int64), dtype="Int64"),
-                            index=s.index)
-            out[np.isnan(f)] = pd.NA
+        out = pd.Series(pd.array(np.where(np.isnan(f), 0, f).astype(np.int64), dtype="Int64"), index=s.index)
+        out[np.isnan(f)] = pd.NA
         return out, bad
     return v.astype(float), bad
 

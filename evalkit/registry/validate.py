@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from evalkit.counting import counts as count_codes
 from evalkit.errors import RegistryError
 from evalkit.registry import schema
 
@@ -284,6 +285,7 @@ def duplicated_all(s: pd.Series) -> np.ndarray:
         notna = s.notna().to_numpy()
         out[notna] = s[notna].duplicated(keep=False).to_numpy()
         return out
+    keys = keys.view(np.int64)  # only equality matters, and numpy sorts int64 faster than uint64
     srt = np.sort(keys)
     same = srt[1:] == srt[:-1]
     if not same.any():
@@ -349,7 +351,7 @@ def per_value(s: pd.Series, func, fill):
         res = np.asarray(func(pd.Series(s.cat.categories.astype(str))))
         # code -1 (missing) indexes the appended last slot; fancy indexing with the small integer
         # codes needs no full-length index copy
-        return np.append(res, np.asarray([fill], dtype=res.dtype))[s.cat.codes.to_numpy()]
+        return np.append(res, np.asarray([fill], dtype=res.dtype))[s.array.codes]
     return np.asarray(func(s))
 
 
@@ -359,7 +361,7 @@ def distinct(s: pd.Series) -> pd.Series:
     if isinstance(s.dtype, pd.CategoricalDtype):
         from evalkit.counting import used
 
-        in_use = used(s.cat.codes.to_numpy(), len(s.cat.categories))
+        in_use = used(s.array.codes, len(s.cat.categories))
         return pd.Series(s.cat.categories[in_use].astype(str))
     return pd.Series(s.dropna().unique())
 
@@ -502,7 +504,7 @@ def check_admin_codes(households, members=None, source=None) -> pd.DataFrame:
 
             if isinstance(hh[col].dtype, pd.CategoricalDtype):  # judge the distinct codes first
                 fine = (problem(pd.Series(hh[col].cat.categories.astype(str))) == 0).all()
-                if fine and not (required and (hh[col].cat.codes.to_numpy() < 0).any()):
+                if fine and not (required and (hh[col].array.codes < 0).any()):
                     prev = k
                     continue
             code = per_value(hh[col], problem, fill=1)
@@ -559,8 +561,8 @@ def _not_nested_categorical(child: pd.Series, parent: pd.Series, prefix):
     pp = np.asarray(prefix(pd.Series(parent.cat.categories.astype(str))))
     if (cp < 0).any() or (pp < 0).any() or len(np.unique(pp)) != len(pp):
         return None
-    pcodes = parent.cat.codes.to_numpy()
-    ccodes = child.cat.codes.to_numpy()
+    pcodes = parent.array.codes
+    ccodes = child.array.codes
     # the parent category each child category must be in; -2 where no parent category has its prefix
     # (then every row of that child with a parent given is wrong); the appended slot is for code -1
     order = np.argsort(pp)
@@ -588,10 +590,14 @@ def check_village_consistency(households, members=None, source=None) -> pd.DataF
                                              [1, 2], 0).astype(np.int8), fill=np.int8(0))
     vc = hh["village_code"]
     if isinstance(vc.dtype, pd.CategoricalDtype):  # count (village, type) pairs: one bincount
-        codes = vc.cat.codes.to_numpy()
+        codes = vc.array.codes
         m = len(vc.cat.categories)
-        pair = codes.astype(np.int64) * 3 + tcode  # code -1 (missing) lands below 0 …
-        counts = np.bincount(pair + 3, minlength=3 * (m + 1)).reshape(m + 1, 3)[1:]  # … and is dropped
+        # pair = 3·(code + 1) + type: code −1 (missing) lands in the first row, dropped below
+        pair = codes.astype(np.int32 if 3 * (m + 1) < 2 ** 31 else np.int64)
+        pair += 1
+        pair *= 3
+        pair += tcode
+        counts = count_codes(pair, 3 * (m + 1)).reshape(m + 1, 3)[1:]
         both = (counts[:, 1] > 0) & (counts[:, 2] > 0)
         if not both.any():
             return empty_issues()

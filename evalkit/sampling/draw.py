@@ -64,7 +64,7 @@ def _categorical_codes(values: pd.Series):
     """(codes, uniques) of a Categorical column with the categories present, in sorted order: an
     integer remap (a scatter to mark the codes in use + gather), no hashing of the values."""
     cats = values.cat.categories
-    codes = values.cat.codes.to_numpy()
+    codes = values.array.codes
     C = len(cats)
     has_na = bool(len(codes)) and int(codes.min()) < 0
     present = used(codes, C)
