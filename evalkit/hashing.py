@@ -40,7 +40,7 @@ import pandas as pd
 
 from evalkit.threads import available_cpus
 
-__all__ = ["hash_column", "row_hashes", "mix64", "mix64_array", "MISSING"]
+__all__ = ["hash_column", "row_hashes", "mix64", "mix64_array", "MISSING", "KnownHashes", "column_key"]
 
 _M64 = (1 << 64) - 1
 G = 0x9E3779B97F4A7C15
@@ -103,6 +103,44 @@ def _keyed(values: np.ndarray, tag: int) -> np.ndarray:
         return _mix_(z, np.empty_like(z))
 
 
+def column_key(s: pd.Series) -> tuple:
+    """Identity of a column's memory: the addresses of its Arrow buffers (so every pandas wrapper of
+    the same Arrow data has the same key), else the id of its array. Equal keys mean equal values
+    as long as the memory is kept alive (Arrow buffers are never changed in place)."""
+    arr = s.array
+    pa_arr = getattr(arr, "_pa_array", None)
+    if pa_arr is not None:
+        return ("arrow", len(pa_arr)) + tuple((b.address if b is not None else 0, c.offset)
+                                              for c in pa_arr.chunks for b in c.buffers())
+    return ("array", id(arr), len(arr))
+
+
+class KnownHashes:
+    """:func:`hash_column` results already computed for some Arrow-backed columns (the registry
+    checks hash ``household_id`` to find duplicates), reused by :func:`row_hashes` (the fingerprint)
+    and by the draw's permanent random numbers while the column still holds the very same Arrow
+    memory; a column changed since gets hashed again. Only Arrow memory qualifies: it is never
+    written in place, so the key (its buffer addresses, kept alive here) cannot go stale."""
+
+    def __init__(self):
+        self._items: dict = {}
+
+    def add(self, s: pd.Series, values: np.ndarray) -> None:
+        if getattr(s.array, "_pa_array", None) is None or len(values) != len(s):
+            return
+        self._items[column_key(s)] = (values, s.array)
+
+    def get(self, s: pd.Series):
+        """The hashes of ``s`` (uint64 per row, read-only use) or None."""
+        if not self._items or getattr(s.array, "_pa_array", None) is None:
+            return None
+        item = self._items.get(column_key(s))
+        return None if item is None else item[0]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class _Scratch:
     """Scratch arrays of one worker: ``u(i, m)`` uint64, ``i(i, m)`` int64, ``words(n)``."""
 
@@ -132,6 +170,16 @@ class _Const:
 
     def fill(self, a, b, out, sc):
         out[:] = self.value
+
+
+class _Given:
+    """Hashes known already (``KnownHashes``)."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def fill(self, a, b, out, sc):
+        out[:] = self.values[a:b]
 
 
 class _Table:
@@ -540,16 +588,19 @@ def hash_column(values) -> np.ndarray:
     return out
 
 
-def row_hashes(frame: pd.DataFrame, columns=None) -> np.ndarray:
+def row_hashes(frame: pd.DataFrame, columns=None, known: KnownHashes | None = None) -> np.ndarray:
     """One 64-bit hash per row of ``frame`` over ``columns`` (default: all) in the order given:
     r = seed(row); r = (r ^ hash_column(c)) * G for each column c — not commutative, so
-    swapping the values of two columns changes the row hash."""
+    swapping the values of two columns changes the row hash. Column hashes in ``known`` are
+    used as they are (the same numbers, not computed again)."""
     columns = list(frame.columns if columns is None else columns)
     n = len(frame)
     out = np.empty(n, dtype=np.uint64)
     if not n:
         return out
-    hashers = [_hasher(frame[c].reset_index(drop=True)) for c in columns]
+    given = [known.get(frame[c]) if known else None for c in columns]
+    hashers = [_Given(g) if g is not None else _hasher(frame[c].reset_index(drop=True))
+               for c, g in zip(columns, given)]
     seed = np.uint64(_seed(ROW))
 
     def work(a0, b0):

@@ -211,7 +211,9 @@ def take_rows(s: pd.Series, positions) -> pd.Series:
     starts = np.concatenate([[0], np.cumsum(lengths)])
     chunk = np.searchsorted(starts, pos, side="right") - 1
     ordered = bool((chunk[1:] >= chunk[:-1]).all())
-    order = None if ordered else np.argsort(chunk, kind="stable")
+    # a stable sort of small chunk numbers (int16: numpy's radix sort) groups positions by chunk
+    order = None if ordered else np.argsort(chunk.astype(np.int16 if len(lengths) < 2 ** 15 else np.int32),
+                                            kind="stable")
     pos_o, chunk_o = (pos, chunk) if ordered else (pos[order], chunk[order])
     bounds = np.searchsorted(chunk_o, np.arange(len(lengths) + 1))
     pieces = [arr.chunk(i).take(pa.array(pos_o[bounds[i]: bounds[i + 1]] - starts[i]))

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError, RegistryError
+from evalkit.hashing import KnownHashes
 from evalkit.registry import aliases, schema
 from evalkit.registry import validate as V
 from evalkit.threads import parallel
@@ -103,7 +104,12 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
     else:
         issues_m = V.empty_issues()
 
-    found = V.validate(hh, mem, source, checks=checks, year=year, reference_date=reference_date)
+    known = KnownHashes()  # identifier hashes the duplicate checks computed: the fingerprint reuses them
+    with V.caching():
+        found = V.validate(hh, mem, source, checks=checks, year=year, reference_date=reference_date)
+        for table, col in ((hh, "household_id"), (mem, "person_id")):
+            if table is not None and col in table.columns and V.cached("hash64", table[col]) is not None:
+                known.add(table[col], V.cached("hash64", table[col]))
     issues = V._concat([*hh_issues, *mem_issues, issues_h, issues_m, found])
     # a value that failed type coercion is reported once, with its original text
     issues = issues.drop_duplicates(["file", "row", "household_id", "column", "check"], keep="first")
@@ -132,7 +138,9 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
         if len(prov) == 1:
             meta["province_code"] = str(int(prov[0]))
     issues = issues.reset_index(drop=True)
-    return Registry(hh, mem, issues=issues, meta=meta)
+    reg = Registry(hh, mem, issues=issues, meta=meta)
+    reg._known_hashes = known
+    return reg
 
 
 # ======================================================================================

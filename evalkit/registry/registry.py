@@ -42,6 +42,9 @@ class Registry:
         self.issues = empty_issues() if issues is None else issues.reset_index(drop=True)
         self.truth = truth
         self.meta = dict(meta or {})
+        # hashes of identifier columns computed by read_registry's checks (evalkit.hashing.KnownHashes):
+        # the fingerprint and the draw reuse them while the column is unchanged
+        self._known_hashes = None
 
     # ------------------------------------------------------------------ identity
     @cached_property
@@ -63,7 +66,8 @@ class Registry:
         """
         from evalkit.hashing import row_hashes
 
-        return self.content_digest(row_hashes)
+        known = getattr(self, "_known_hashes", None)
+        return self.content_digest(lambda table, cols: row_hashes(table, cols, known=known))
 
     def content_digest(self, row_hash) -> str:
         """sha256 over, for households then members (when present), the table name, the sorted

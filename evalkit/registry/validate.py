@@ -29,6 +29,7 @@ import pandas as pd
 
 from evalkit.counting import counts as count_codes
 from evalkit.errors import RegistryError
+from evalkit.hashing import column_key
 from evalkit.registry import schema
 
 from evalkit.registry.registry import ISSUE_COLUMNS  # the one definition of the issue table
@@ -219,23 +220,27 @@ def _cached(kind: str, s: pd.Series, compute):
     cache = _CACHE
     if cache is None:
         return compute(s)
-    arr = s.array
-    pa_arr = getattr(arr, "_pa_array", None)
-    if pa_arr is not None:
-        key = (kind, len(pa_arr)) + tuple((b.address if b is not None else 0, c.offset)
-                                          for c in pa_arr.chunks for b in c.buffers())
-    else:
-        key = (kind, id(arr), len(arr))
+    key = (kind,) + column_key(s)
     with _CACHE_LOCK:
         entry = cache.get(key)
         if entry is None:
-            entry = cache[key] = _Entry(arr)
+            entry = cache[key] = _Entry(s.array)
     if not entry.done:
         with entry.lock:  # a computation only asks for other (lower) kinds: no lock cycle
             if not entry.done:
                 entry.value = compute(s)
                 entry.done = True
     return entry.value
+
+
+def cached(kind: str, s: pd.Series):
+    """The value memoised for ``kind`` of ``s`` inside the current :func:`caching` block, or None
+    when it was not computed (never computes)."""
+    cache = _CACHE
+    if cache is None:
+        return None
+    entry = cache.get((kind,) + column_key(s))
+    return entry.value if entry is not None and entry.done else None
 
 
 def _arrow(s: pd.Series):

@@ -76,16 +76,26 @@ def prn(ids, seed: int, salt: str = "", version: int = PRN_VERSION) -> np.ndarra
         h = pd.util.hash_pandas_object(s, index=False, hash_key=hash_key(seed, salt),
                                        categorize=False).to_numpy(dtype=np.uint64)
     elif version == 2:
-        from evalkit.hashing import hash_column, mix64_array
+        from evalkit.hashing import hash_column
 
-        k1, k2 = key_pair(seed, salt)
-        h = hash_column(s)
-        h ^= k1
-        mix64_array(h)
-        h ^= k2
-        mix64_array(h)
+        return prn_from_hashes(hash_column(s), seed, salt, copy=False)
     else:
         raise ValueError(f"unknown PRN version {version!r} (known: {sorted(PRN_DESCRIPTION)})")
+    return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * _SCALE
+
+
+def prn_from_hashes(hashes: np.ndarray, seed: int, salt: str = "", *, copy: bool = True) -> np.ndarray:
+    """Version-2 permanent random numbers from the ids' ``evalkit.hashing.hash_column`` values
+    (what ``prn(ids, seed, salt)`` computes from them): lets the draw reuse the hashes the registry
+    checks made instead of gathering and hashing the id strings again."""
+    from evalkit.hashing import mix64_array
+
+    k1, k2 = key_pair(seed, salt)
+    h = np.array(hashes, dtype=np.uint64, copy=True) if copy else hashes
+    h ^= k1
+    mix64_array(h)
+    h ^= k2
+    mix64_array(h)
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * _SCALE
 
 

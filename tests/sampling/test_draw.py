@@ -229,3 +229,55 @@ def test_fingerprint_on_a_second_thread_is_the_registry_fingerprint(small_regist
 
     with pytest.raises(MemoryError, match="no room to hash"):
         ek.draw_sample(Broken(small_registry.households.copy()), small_plan(), seed=3)
+
+
+def test_reused_id_hashes_give_the_same_sample_and_fingerprint(tmp_path, monkeypatch):
+    """read_registry keeps the household-id hashes its duplicate check made (large tables); the
+    fingerprint and a final SRS stage reuse them. Drawing from the same content without them (a
+    fresh Registry), with a changed id column, or by a plan whose final stage cannot use them must
+    give exactly the same results."""
+    from evalkit.registry.registry import Registry
+
+    rng = np.random.default_rng(8)
+    n = 60_000  # above the size at which duplicates are found through hashes
+    village = np.sort(rng.integers(0, 120, n))
+    county = village // 40
+    vcode = np.array([f"52010{c + 1}{1 + v // 10:03d}{1 + v % 10:03d}" for c, v in zip(county, village)])
+    df = pd.DataFrame({
+        "household_id": [f"{v}{i:07d}" for i, v in enumerate(vcode)],
+        "county_code": [f"52010{c + 1}000000" for c in county],
+        "village_code": vcode,
+        "village_type": np.where(village % 3 == 0, "non_poor", "poor"),
+        "registry_status": rng.choice(["poor", "exited", "not_registered"], n),
+        "hh_size": rng.integers(1, 7, n),
+    }).sample(frac=1, random_state=1)
+    df.to_parquet(tmp_path / "reg.parquet", index=False, row_group_size=7_000)  # several chunks
+    reg = ek.read_registry(tmp_path / "reg.parquet")
+    assert len(reg._known_hashes) == 1
+    plain = Registry(reg.households, None, meta=reg.meta)  # same content, no hashes kept
+    assert plain._known_hashes is None and plain.fingerprint == reg.fingerprint
+    plans = [SamplingPlan([Stage("village_code", method="pps_systematic", n=4, size="households"),
+                           Stage("household_id", method="srs", n=6, strata=["registry_status"], reserves=2)]),
+             SamplingPlan([Stage("county_code", method="all"), Stage("village_code", method="srs", n=3),
+                           Stage("household_id", method="all")]),
+             SamplingPlan([Stage("village_code", method="srs", n=3),   # final PPS: ids gathered as before
+                           Stage("household_id", method="pps", n=5, size="hh_size")])]
+    import evalkit.sampling.draw as draw_module
+
+    used = []
+    real = draw_module._known_unit_hashes
+    monkeypatch.setattr(draw_module, "_known_unit_hashes", lambda *a: used.append(real(*a) is not None) or real(*a))
+    for plan, fast in zip(plans, (True, True, False)):
+        used.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = ek.draw_sample(reg, plan, seed=3)
+            assert used == [fast]  # the path under test was (or was not) taken
+            b = ek.draw_sample(plain, plan, seed=3)
+        pd.testing.assert_frame_equal(a.households, b.households)
+        assert a.manifest["sample_hash"] == b.manifest["sample_hash"]
+        assert a.manifest["registry_fingerprint"] == b.manifest["registry_fingerprint"]
+    # a changed id column is hashed afresh, never matched to the kept hashes
+    changed = reg.households.assign(household_id=reg.households["household_id"].str.replace("5201", "5202"))
+    assert reg._known_hashes.get(changed["household_id"]) is None
+    assert Registry(changed, None).fingerprint != reg.fingerprint
