@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evalkit.errors import ReportError
+
+if TYPE_CHECKING:  # pandas is imported where it is used: every command's parser loads this module
+    import pandas as pd
 
 NAME = "report"
 HELP = ("生成省级评估报告（工作簿、图表、HTML）。\n"
@@ -58,6 +60,7 @@ class SavedResults:
 def read_results_table(path) -> pd.DataFrame:
     """Read a saved results table; Chinese headers written by ``Results.to_excel`` are mapped
     back to the canonical names, numbers parsed, codes kept as text."""
+    import pandas as pd
     from evalkit.tabular import read_table
 
     path = Path(path)
@@ -148,6 +151,7 @@ def select_analysis(table: pd.DataFrame, analysis: str | None) -> pd.DataFrame:
 
 def read_results_table_verdicts(path) -> pd.DataFrame:
     """County verdicts saved beside the results (any table with a ``decision`` column)."""
+    import pandas as pd
     from evalkit.tabular import read_table
 
     path = Path(path)

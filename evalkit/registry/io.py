@@ -23,13 +23,12 @@ import pandas as pd
 from evalkit.errors import EvalkitError, RegistryError
 from evalkit.hashing import KnownHashes
 from evalkit.registry import aliases, schema
+from evalkit.registry.headers import CATEGORICAL_KINDS as _CATEGORICAL_KINDS  # held as Categorical
 from evalkit.registry import validate as V
 from evalkit.threads import parallel
 
 _TABLES = {"households": schema.HOUSEHOLD_COLUMNS, "members": schema.MEMBER_COLUMNS}
 _STR = aliases._str_dtype()
-#: column kinds held as pandas Categorical in a canonical registry (few distinct values)
-_CATEGORICAL_KINDS = ("admin", "code")
 _DATE = pd.Series([pd.Timestamp("2000-01-01")]).dtype  # datetime64[us] on pandas 3, [ns] before
 
 
@@ -234,10 +233,9 @@ def _dictionary_columns(path: Path, table: str) -> list | None:
         return None
     import pyarrow.parquet as pq
 
-    names = pq.read_schema(path).names
-    rename, _ = aliases.map_headers(names, table)
-    kinds = {c.name: c.dtype for c in _TABLES[table]}
-    return [h for h in names if kinds.get(rename.get(h, h)) in _CATEGORICAL_KINDS]
+    from evalkit.registry.headers import dictionary_columns
+
+    return dictionary_columns(pq.read_schema(path).names, table)
 
 
 _TEXT_FORMATS = ("csv", "txt", "tsv", "xlsx", "xlsm", "xls")

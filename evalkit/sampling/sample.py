@@ -239,11 +239,14 @@ class Sample:
 def _parquet_options(frame: pd.DataFrame) -> dict:
     """Writer options for the sample file: min/max statistics for the numeric columns only (text
     statistics of 400 000 rows cost more than the rest of the write and serve no query here) and no
-    dictionary attempt for household_id (every value distinct). The data written are unchanged."""
+    dictionary attempt for the columns whose values are all distinct (household_id, the last stage's
+    unit). The data written are unchanged."""
     text = {c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)
             or isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    units = sorted((c for c in frame.columns if c.startswith("unit_") and c[5:].isdigit()), key=lambda c: int(c[5:]))
+    distinct = {"household_id", *units[-1:]}
     return {"write_statistics": [c for c in frame.columns if c not in text],
-            "use_dictionary": [c for c in frame.columns if c != "household_id"]}
+            "use_dictionary": [c for c in frame.columns if c not in distinct]}
 
 
 def load_sample(directory) -> Sample:

@@ -575,3 +575,21 @@ def test_parquet_with_dictionary_columns_and_threads_reads_like_the_same_csv(tmp
     a = from_csv.issues.drop(columns="file").reset_index(drop=True)
     b = from_pq.issues.drop(columns="file").reset_index(drop=True)
     pd.testing.assert_frame_equal(b, a)
+
+
+def test_header_map_and_command_parser_import_no_pandas():
+    """The header maps (evalkit.registry.headers) are pure Python, and building the command-line
+    parser imports no pandas (``evalkit --help`` and argument errors answer at once)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from evalkit.registry.headers import dictionary_columns; "
+            "from evalkit.cli import build_parser; build_parser(); "
+            "print(dictionary_columns(['户编号', '村代码', '贫困户属性', '家庭人口数', 'county_code'])); "
+            "print('pandas' in sys.modules, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    cols, loaded = out.stdout.strip().splitlines()
+    assert cols == "['村代码', '贫困户属性', 'county_code']" and loaded == "False False"
+    from evalkit.registry import aliases, headers
+    assert aliases.map_headers is headers.map_headers  # one definition, re-exported
