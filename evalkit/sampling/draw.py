@@ -7,6 +7,7 @@ ties are ordered by sorted identifiers and randomness comes from permanent rando
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 import hashlib
 import warnings
 
@@ -456,24 +457,41 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     order = np.lexsort(sort_keys)
     rows = rows[order]
     rec = [dict(r, ucode=r["ucode"][order]) for r in rec]
-    out = pd.DataFrame({c: take_rows(hh[c], rows).reset_index(drop=True) for c in cols + extra},
-                       copy=False)
+    registry_cols = cols + extra
+
+    def take_registry_columns():
+        return {c: take_rows(hh[c], rows).reset_index(drop=True) for c in registry_cols}
+
+    # the registry's columns are taken on a second thread while the design columns are built here
+    # (the takes release the GIL); a final stage with one unit per row reads its labels from them
+    pool = ThreadPoolExecutor(1, thread_name_prefix="evalkit-assemble") if parallel(len(rows)) else None
+    try:
+        taken = pool.submit(take_registry_columns) if pool is not None else None
+        return _assemble_columns(hh, rows, rec, plan, K, taken, take_registry_columns)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _assemble_columns(hh, rows, rec, plan, K, taken, take_registry_columns) -> pd.DataFrame:
     pis, fpcs = [], []
     unit_dicts, unit_codes, group_dicts, group_codes = [], [], [], []
     new = {}
+    lazy = None  # (k, unit) of a final stage whose labels come from the registry columns
     for k, r in enumerate(rec, 1):
         uc = r["ucode"]
         gc = r["gcode_u"][uc]
-        if r["uids"] is None:  # one unit per row (_known_unit_hashes): the labels of these rows only
-            labels = out[r["unit"]] if r["unit"] in out.columns else take_rows(hh[r["unit"]], rows)
-            u_dict, uc_label = _str_array(labels.array), np.arange(len(rows))
+        if r["uids"] is None:  # one unit per row (_known_unit_hashes): labelled below, from the rows taken
+            lazy = (k, r["unit"])
+            u_dict, uc_label = None, np.arange(len(rows))
+            new[f"unit_{k}"] = None  # keeps the column order
         else:
             u_dict, uc_label = _str_array(r["uids"]), uc
+            new[f"unit_{k}"] = _take_str(u_dict, uc_label)
         g_dict = _str_array(r["g_label"])
         s_dict = _str_array(np.where(np.asarray(r["g_stratum"], dtype=object) == "", "*", r["g_stratum"]))
         pi_k = r["pi_u"][uc]
         fpc_k = r["N_g"][gc].astype(float)
-        new[f"unit_{k}"] = _take_str(u_dict, uc_label)
         new[f"stratum_{k}"] = _take_str(s_dict, gc)
         new[f"pi_{k}"] = pi_k
         new[f"fpc_{k}"] = fpc_k
@@ -498,16 +516,25 @@ def _assemble(hh, rows, rec, plan) -> pd.DataFrame:
     kstar = np.where(noncert.any(axis=0), noncert.argmax(axis=0), K - 1)
     idx = np.arange(len(rows))
     new["design_stratum"] = _take_stage(group_dicts, group_codes, kstar)
-    new["design_psu"] = _take_stage(unit_dicts, unit_codes, kstar)
     f_star = np.vstack(fpcs)[kstar, idx]
     equal_last = plan.stages[-1].method in ("srs", "systematic", "all")
     exact_fpc = (kstar == K - 1) & (equal_last | ~noncert.any(axis=0))
     new["design_fpc"] = np.where(exact_fpc, f_star, np.inf)
+    registry = taken.result() if taken is not None else take_registry_columns()
+    if lazy is not None:
+        k, unit = lazy
+        labels = registry[unit] if unit in registry else take_rows(hh[unit], rows)
+        unit_dicts[k - 1] = _str_array(labels.array)
+        new[f"unit_{k}"] = _take_str(unit_dicts[k - 1], unit_codes[k - 1])
+    new["design_psu"] = _take_stage(unit_dicts, unit_codes, kstar)
     new["design_stratum"] = _collapse_lonely(new["design_stratum"], new["design_psu"], new["design_fpc"],
                                              ~final_reserve, [g for g in group_dicts], kstar)
-    data = {c: out[c] for c in out.columns}
+    data = dict(registry)
     data.update((k, v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in new.items())
-    return pd.DataFrame(data, copy=False)
+    # the column order of contracts §5: registry columns, then per stage unit/stratum/pi/fpc, then the rest
+    order = [c for c in registry] + [c for c in new if c not in ("design_psu", "design_fpc", "design_stratum")] \
+        + ["design_stratum", "design_psu", "design_fpc"]
+    return pd.DataFrame({c: data[c] for c in order}, copy=False)
 
 
 COLLAPSED = "合并层"
