@@ -31,3 +31,22 @@ def counts(codes: np.ndarray, n: int, weights=None) -> np.ndarray:
         out = np.zeros(n, dtype=np.float64)
         np.add.at(out, codes, np.asarray(weights, dtype=np.float64))
     return out
+
+
+def sorted_codes(keys: np.ndarray):
+    """``pd.factorize(keys, sort=True)`` for non-negative integer keys of a small range (at most a
+    few times their number): the values in use marked by one scatter and numbered in order by a
+    cumulative sum, with no sort and no hash table. Other keys go to pandas. Returns
+    ``(codes int64, uniques)``."""
+    import pandas as pd
+
+    keys = np.asarray(keys)
+    n = len(keys)
+    if n == 0 or keys.dtype.kind not in "iu":
+        return pd.factorize(keys, sort=True)
+    lo, hi = int(keys.min()), int(keys.max())
+    if lo < 0 or hi >= 4 * n + 1024:
+        return pd.factorize(keys, sort=True)
+    present = used(keys, hi + 1)
+    number = np.cumsum(present) - 1  # the position of each value in use among the values in use
+    return number[keys], np.flatnonzero(present).astype(keys.dtype, copy=False)

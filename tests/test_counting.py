@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from evalkit.counting import counts, used
+from evalkit.counting import counts, sorted_codes, used
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.intp])
@@ -38,3 +38,22 @@ def test_registry_counts_distinct_categories_in_use_like_nunique():
     assert len(distinct(s.astype(object))) == 2
     reg = Registry(pd.DataFrame({"household_id": ["a", "b", "c", "d"], "county_code": s, "hh_size": [1, 2, 3, 4]}))
     assert "2 counties" in repr(reg)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64])
+def test_sorted_codes_equal_pandas_factorize_sorted(dtype):
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    for keys in (rng.integers(0, 3000, 10_000),           # dense: scatter and cumulative sum
+                 rng.integers(0, 2 ** 40, 1000),           # wide range: pandas
+                 np.array([5, 5, 5]), np.array([0]), np.array([], dtype=np.int64)):
+        if keys.max(initial=0) >= np.iinfo(dtype).max:
+            continue
+        keys = keys.astype(dtype)
+        codes, uniques = sorted_codes(keys)
+        want_codes, want_uniques = pd.factorize(keys, sort=True)
+        np.testing.assert_array_equal(codes, want_codes)
+        np.testing.assert_array_equal(uniques, want_uniques)
+    neg = np.array([-3, 2, -3, 7])  # negative keys: pandas' result
+    np.testing.assert_array_equal(sorted_codes(neg)[0], pd.factorize(neg, sort=True)[0])

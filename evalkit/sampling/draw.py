@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from evalkit.counting import counts, used
+from evalkit.counting import counts, sorted_codes, used
 from evalkit.errors import PlanError
 from evalkit.registry.validate import duplicated_all
 from evalkit.sampling.plan import SamplingPlan, Stage
@@ -264,8 +264,8 @@ def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs, known=None):
             for p in parts[1:]:
                 s_labels_u = s_labels_u + "/" + p.astype(object)
         # groups = parent × stratum, codes in sorted order (row-order independent)
-        gkey = u_parent * (s_code_u.max() + 1) + s_code_u
-        gcodes, gkeys = pd.factorize(gkey, sort=True)
+        gkey = u_parent * (s_code_u.max() + 1) + s_code_u if st.strata else u_parent
+        gcodes, gkeys = sorted_codes(gkey)
         G = len(gkeys)
         g_first = np.empty(G, np.int64)
         g_first[gcodes[::-1]] = np.arange(U)[::-1]
