@@ -132,7 +132,7 @@ def _read_parquet(path: Path, dictionary=None) -> pd.DataFrame:
         rest = table.drop_columns(dict_cols).to_pandas()  # other columns, and the index pandas stored
         cats = {c: categorical_from_dictionary(table.column(c)) for c in dict_cols}
     del table
-    data = {c: (pd.Series(cats[c], name=c, index=rest.index) if c in cats else rest[c])
+    data = {c: (pd.Series(cats[c], name=c, index=rest.index, copy=False) if c in cats else rest[c])
             for c in schema.names if c in cats or c in rest.columns}
     return pd.DataFrame(data, index=rest.index, copy=False)
 

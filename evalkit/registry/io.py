@@ -424,7 +424,7 @@ def as_category(s: pd.Series) -> pd.Series:
     codes = codes.astype(np.int32 if len(uniques) < 2 ** 31 - 1 else np.int64)
     cat = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(uniques, dtype=_STR)),
                                     validate=False)
-    return pd.Series(cat, index=s.index, name=s.name)
+    return pd.Series(cat, index=s.index, name=s.name, copy=False)
 
 
 def map_categories(s: pd.Series, func) -> pd.Series:
@@ -444,7 +444,7 @@ def map_categories(s: pd.Series, func) -> pd.Series:
                                                else np.int64)
     dtype = pd.CategoricalDtype(pd.Index(uniques, dtype=_STR))
     cat = pd.Categorical.from_codes(remap[codes], dtype=dtype, validate=False)
-    return pd.Series(cat, index=s.index, name=s.name)
+    return pd.Series(cat, index=s.index, name=s.name, copy=False)
 
 
 def _blank_invalid_codes(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -755,7 +755,7 @@ def _to_number(s: pd.Series, integer: bool, year_like: bool = False):
         if frac.any():
             bad |= frac
             f = np.where(frac, np.nan, f)
-        out = pd.Series(pd.array(np.where(np.isnan(f), 0, f).astype(np.int64), dtype="Int64"), index=s.index)
+        out = pd.Series(pd.array(np.where(np.isnan(f), 0, f).astype(np.int64), dtype="Int64"), index=s.index, copy=False)
         out[np.isnan(f)] = pd.NA
         return out, bad
     return v.astype(float), bad

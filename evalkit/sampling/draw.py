@@ -591,7 +591,7 @@ def _take_str(dictionary, codes) -> pd.Series:
     import pyarrow as pa
 
     arr = dictionary.take(pa.array(np.asarray(codes, dtype=np.int64)))
-    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr]), dtype=pd.StringDtype("pyarrow")))
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr]), dtype=pd.StringDtype("pyarrow")), copy=False)
 
 
 #: the dtype pandas gives a column of Python text: 'str' (Arrow-backed) from pandas 3, else object
@@ -605,7 +605,7 @@ def _text_column(labels, codes) -> pd.Series:
 
     if isinstance(_TEXT_DTYPE, pd.StringDtype) and _TEXT_DTYPE.storage == "pyarrow":
         arr = pa.array(list(labels), pa.large_string()).take(pa.array(np.asarray(codes)))
-        return pd.Series(pd.array(arr, dtype=_TEXT_DTYPE))
+        return pd.Series(pd.array(arr, dtype=_TEXT_DTYPE), copy=False)
     return pd.Series(np.asarray(list(labels), dtype=object)[np.asarray(codes)])
 
 
