@@ -241,12 +241,13 @@ def _parquet_options(frame: pd.DataFrame) -> dict:
     statistics of 400 000 rows cost more than the rest of the write and serve no query here) and no
     dictionary attempt for the columns whose values are all distinct (household_id, the last stage's
     unit). The data written are unchanged."""
-    text = {c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)
+    names = [str(c) for c in frame.columns]  # as pyarrow names the columns
+    text = {str(c) for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)
             or isinstance(frame[c].dtype, pd.CategoricalDtype)}
-    units = sorted((c for c in frame.columns if c.startswith("unit_") and c[5:].isdigit()), key=lambda c: int(c[5:]))
+    units = sorted((c for c in names if c.startswith("unit_") and c[5:].isdigit()), key=lambda c: int(c[5:]))
     distinct = {"household_id", *units[-1:]}
-    return {"write_statistics": [c for c in frame.columns if c not in text],
-            "use_dictionary": [c for c in frame.columns if c not in distinct]}
+    return {"write_statistics": [c for c in names if c not in text],
+            "use_dictionary": [c for c in names if c not in distinct]}
 
 
 def load_sample(directory) -> Sample:

@@ -261,13 +261,14 @@ def test_reused_id_hashes_give_the_same_sample_and_fingerprint(tmp_path, monkeyp
              SamplingPlan([Stage("county_code", method="all"), Stage("village_code", method="srs", n=3),
                            Stage("household_id", method="all")]),
              SamplingPlan([Stage("village_code", method="srs", n=3),   # final PPS: ids gathered as before
-                           Stage("household_id", method="pps", n=5, size="hh_size")])]
+                           Stage("household_id", method="pps", n=5, size="hh_size")]),
+             SamplingPlan([Stage("household_id", method="srs", n=40, strata=["registry_status"])])]  # every row
     import evalkit.sampling.draw as draw_module
 
     used = []
     real = draw_module._known_unit_hashes
     monkeypatch.setattr(draw_module, "_known_unit_hashes", lambda *a: used.append(real(*a) is not None) or real(*a))
-    for plan, fast in zip(plans, (True, True, False)):
+    for plan, fast in zip(plans, (True, True, False, True)):
         used.clear()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -143,3 +143,12 @@ def test_lonely_with_replacement_strata_are_collapsed_within_their_parent(small_
     assert (collapsed.design_stratum == collapsed.county_code + "|合并层").all()
     pytest.importorskip("evalkit.estimation.design")
     assert s.design.lonely_groups() == []
+
+
+def test_parquet_options_name_columns_as_pyarrow_does():
+    from evalkit.sampling.sample import _parquet_options
+
+    frame = pd.DataFrame({"household_id": ["a"], "unit_1": ["v"], "unit_2": ["a"], 0: [1.5], "role": ["main"]})
+    opts = _parquet_options(frame)
+    assert opts["write_statistics"] == ["0"]                      # numbers only, names as text
+    assert opts["use_dictionary"] == ["unit_1", "0", "role"]      # not the ids nor the last stage's units
