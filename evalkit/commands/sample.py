@@ -47,10 +47,6 @@ def run(args) -> int:
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         sample = ek.draw_sample(reg, plan, seed=args.seed)  # fingerprints the registry meanwhile
-    print(f"名册 / registry: {reg}")
-    print(plan.describe("zh"))
-    for w in sample.manifest.get("warnings", []):
-        print(f"注意 / warning: {w}")
     out = Path(args.out)
     if args.teams:
         data = yaml.safe_load(Path(args.teams).read_text(encoding="utf-8"))
@@ -62,14 +58,19 @@ def run(args) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="evalkit-save") as ex:
-        saving = ex.submit(sample.save, out)  # the Parquet write releases the GIL …
-        summary = sample.summary()            # … while the summary is computed
+        saving = ex.submit(sample.save, out)  # the Parquet write releases the GIL; meanwhile the
+        print(f"名册 / registry: {reg}")      # registry and plan are described and the summary made
+        print(plan.describe("zh"))
+        for w in sample.manifest.get("warnings", []):
+            print(f"注意 / warning: {w}")
+        summary = sample.summary()
+        described = repr(sample)
         saving.result()
     summary.to_csv(out / "summary.csv", index=False, encoding="utf-8-sig")
     if not args.no_field_lists:
         files = sample.to_field_lists(out / "field_lists")
         print(f"调查清单 / field lists: {len(files) - 1} workbooks + preload.csv in {out / 'field_lists'}")
-    print(sample)
+    print(described)
     print(f"样本校验码 / sample hash: {sample.manifest['sample_hash']}")
     print(f"完成 / done: {out.resolve()}  (核验 / verify: evalkit verify {out} --registry {args.registry})")
     return 0
