@@ -97,27 +97,57 @@ def _steal_seconds() -> float | None:
         return None
 
 
+_GNU_TIME = "/usr/bin/time"
+
+
 def _run_measured(cmd: list[str], env=None) -> tuple[float, float, str, float]:
-    """Wall time, peak resident memory (MB), stdout and CPU seconds of a command. Memory and CPU are
-    the kernel's own account of the process and of the processes it waited for (``wait4``): the exact
-    high-water mark, and nothing polls the machine while the command runs (sampling /proc every
-    20 ms, as before, took CPU from the command it measured and could miss a short peak)."""
+    """Wall time, peak resident memory (MB), stdout and CPU seconds of a command.
+
+    Memory and CPU are the kernel's own account, reported by GNU ``time`` (``%M``: the exact
+    high-water mark of the command and the processes it waited for), so nothing polls the machine
+    while the command runs; polling /proc every 20 ms, as before, took CPU from the command it
+    measured and could miss a short peak. (The benchmark cannot ask ``wait4`` itself: a child's
+    high-water mark starts at its parent's, and this process holds gigabytes by then.) Without GNU
+    ``time``, the command's memory is sampled every 50 ms instead."""
+    import resource
     import tempfile
 
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out_f, \
-            tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_f:
+    timed = Path(_GNU_TIME).exists()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "time.txt"
+        full = [_GNU_TIME, "-f", "%e %U %S %M", "-o", str(report), *cmd] if timed else cmd
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        peak = [0.0]
+        if not timed:
+            import threading
+
+            import psutil
+
+            stop = threading.Event()
+
+            def poll():
+                while not stop.wait(0.05):
+                    try:
+                        peak[0] = max(peak[0], psutil.Process(proc.pid).memory_info().rss / 2**20)
+                    except psutil.Error:
+                        pass
+
+            poller = threading.Thread(target=poll, daemon=True)
+            poller.start()
+        out, err = proc.communicate()
         wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out_f.seek(0)
-        err_f.seek(0)
-        out, err = out_f.read(), err_f.read()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {err[-2000:]}")
-    peak_mb = usage.ru_maxrss / 1024  # Linux reports kilobytes
-    return wall, peak_mb, out, usage.ru_utime + usage.ru_stime
+        if not timed:
+            stop.set()
+            poller.join()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {err[-2000:]}")
+        if timed:
+            _, user, system, max_kb = report.read_text().split()[-4:]
+            return wall, int(max_kb) / 1024, out, float(user) + float(system)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, peak[0], out, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 EVALKIT_PROCESS = textwrap.dedent("""
