@@ -107,8 +107,9 @@ def _read_registry(path_or_paths, members, year, checks, reference_date, name):
     with V.caching():
         found = V.validate(hh, mem, source, checks=checks, year=year, reference_date=reference_date)
         for table, col in ((hh, "household_id"), (mem, "person_id")):
-            if table is not None and col in table.columns and V.cached("hash64", table[col]) is not None:
-                known.add(table[col], V.cached("hash64", table[col]))
+            hashes = V.cached("hash64", table[col]) if table is not None and col in table.columns else None
+            if hashes is not None:
+                known.add(table[col], hashes)
     issues = V._concat([*hh_issues, *mem_issues, issues_h, issues_m, found])
     # a value that failed type coercion is reported once, with its original text
     issues = issues.drop_duplicates(["file", "row", "household_id", "column", "check"], keep="first")

@@ -7,9 +7,9 @@ ties are ordered by sorted identifiers and randomness comes from permanent rando
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 import hashlib
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -516,6 +516,7 @@ def _assemble_columns(hh, rows, rec, plan, K, taken, take_registry_columns) -> p
     kstar = np.where(noncert.any(axis=0), noncert.argmax(axis=0), K - 1)
     idx = np.arange(len(rows))
     new["design_stratum"] = _take_stage(group_dicts, group_codes, kstar)
+    new["design_psu"] = None  # below, once every stage's unit labels are known
     f_star = np.vstack(fpcs)[kstar, idx]
     equal_last = plan.stages[-1].method in ("srs", "systematic", "all")
     exact_fpc = (kstar == K - 1) & (equal_last | ~noncert.any(axis=0))
@@ -531,10 +532,7 @@ def _assemble_columns(hh, rows, rec, plan, K, taken, take_registry_columns) -> p
                                              ~final_reserve, [g for g in group_dicts], kstar)
     data = dict(registry)
     data.update((k, v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in new.items())
-    # the column order of contracts §5: registry columns, then per stage unit/stratum/pi/fpc, then the rest
-    order = [c for c in registry] + [c for c in new if c not in ("design_psu", "design_fpc", "design_stratum")] \
-        + ["design_stratum", "design_psu", "design_fpc"]
-    return pd.DataFrame({c: data[c] for c in order}, copy=False)
+    return pd.DataFrame(data, copy=False)
 
 
 COLLAPSED = "合并层"
