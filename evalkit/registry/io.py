@@ -23,11 +23,11 @@ import pandas as pd
 from evalkit.errors import EvalkitError, RegistryError
 from evalkit.hashing import KnownHashes
 from evalkit.registry import aliases, schema
+from evalkit.registry.headers import _TABLES  # canonical columns of each table
 from evalkit.registry.headers import CATEGORICAL_KINDS as _CATEGORICAL_KINDS  # held as Categorical
 from evalkit.registry import validate as V
 from evalkit.threads import parallel
 
-_TABLES = {"households": schema.HOUSEHOLD_COLUMNS, "members": schema.MEMBER_COLUMNS}
 _STR = aliases._str_dtype()
 _DATE = pd.Series([pd.Timestamp("2000-01-01")]).dtype  # datetime64[us] on pandas 3, [ns] before
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from evalkit.counting import counts as count_codes
 from evalkit.errors import RegistryError
-from evalkit.hashing import column_key
+from evalkit.hashing import column_key, hash_column
 from evalkit.registry import schema
 
 from evalkit.registry.registry import ISSUE_COLUMNS  # the one definition of the issue table
@@ -270,8 +270,6 @@ def _arrow_uncached(s: pd.Series):
 def _hash64(s: pd.Series) -> np.ndarray:
     """uint64 key per value: equal values have equal keys (``evalkit.hashing.hash_column``, read
     straight from the Arrow buffers); callers confirm candidate duplicates on the values."""
-    from evalkit.hashing import hash_column
-
     return _cached("hash64", s, hash_column)
 
 

@@ -310,7 +310,7 @@ def _draw(hh, plan, seed, prn_version, _sorted_final, warn_msgs, known=None):
                              f"units cannot be drawn (e.g. {[str(x) for x in g_label[zero][:3]]}) / 样本量为 0 的层。")
         # permanent random numbers and systematic starts
         if uids is None:
-            u = prn_from_hashes(unit_hash, seed, f"stage{k}:{st.unit}")
+            u = prn_from_hashes(unit_hash, seed, f"stage{k}:{st.unit}", copy=False)  # a fresh array already
         else:
             u = prn(pd.Series(uids.array if isinstance(uids, pd.Index) else uids), seed, f"stage{k}:{st.unit}",
                     prn_version)
